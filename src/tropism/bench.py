@@ -1,0 +1,130 @@
+"""Benchmark cases (the shared PhysiCell bench models, rebuilt in code) and their timing.
+
+The cases mirror ``shared/bench`` of the steering repository: the same domains, clocks,
+substrate and cell parameters, and the same packed layouts (hexagonal discs and fcc balls with
+15.98 µm spacing, the N lattice points nearest the origin). ``run_case`` times the main loop
+only — no set-up, no JIT compilation, no saves — as PhysiCell's "total wall time" does.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .model import (CellType, Clocks, Cycle, DeathModel, Domain, InitialCells, Model, Motility, PhaseLink,
+                    SaveOptions, SecretionParameters, Substrate)
+from .model.phenotype import default_apoptosis, default_necrosis
+
+SPACING = 15.98  # µm: 0.95 cell diameters for a 2494 µm³ cell
+
+#: name → (dimension, half-width µm, cells, max_time min, kind); PhysiCell 1.14.2's figures on
+#: the reference 2-core machine (shared/bench/README.md).
+CASES: dict[str, dict] = {
+    "mech_2d_10k": dict(dim=2, half=1000.0, cells=10_000, max_time=120.0, physicell_agent=5.62e5),
+    "mech_2d_50k": dict(dim=2, half=2100.0, cells=50_000, max_time=60.0, physicell_agent=4.00e5),
+    "mech_3d_10k": dict(dim=3, half=400.0, cells=10_000, max_time=60.0, physicell_agent=1.91e5),
+    "diffusion_2d": dict(dim=2, half=2100.0, cells=0, max_time=60.0, physicell_voxel=6.47e7),
+    "diffusion_3d": dict(dim=3, half=400.0, cells=0, max_time=60.0, physicell_voxel=4.30e7),
+}
+
+
+def packed_positions(n: int, dim: int, spacing: float = SPACING) -> np.ndarray:
+    """The ``n`` points of a hexagonal (2D) or fcc (3D) lattice nearest the origin."""
+    if n == 0:
+        return np.zeros((0, 3))
+    if dim == 2:
+        k = int(np.ceil(np.sqrt(n) * 1.2)) + 2
+        i, j = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1), indexing="ij")
+        x = (i + 0.5 * j) * spacing
+        y = j * spacing * np.sqrt(3.0) / 2.0
+        pts = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1)
+    else:
+        a = spacing * np.sqrt(2.0)
+        k = int(np.ceil(np.cbrt(n / 4.0) * 1.5)) + 2
+        g = np.arange(-k, k + 1)
+        base = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3).astype(float)
+        offsets = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
+        pts = (base[:, None, :] + offsets[None]).reshape(-1, 3) * a
+    r = np.einsum("ij,ij->i", pts, pts)
+    order = np.lexsort((pts[:, 2], pts[:, 1], pts[:, 0], np.round(r, 6)))
+    return pts[order[:n]]
+
+
+def case_model(name: str) -> Model:
+    """Build one benchmark case as a model (no shared files needed)."""
+    c = CASES[name]
+    half, dim = c["half"], c["dim"]
+    z = (-10.0, 10.0) if dim == 2 else (-half, half)
+    domain = Domain(x_min=-half, x_max=half, y_min=-half, y_max=half, z_min=z[0], z_max=z[1],
+                    dx=20, dy=20, dz=20, use_2d=dim == 2)
+    diffusion_only = c["cells"] == 0
+    oxygen = Substrate(name="oxygen", units="mmHg", diffusion_coefficient=1e5, decay_rate=0.1,
+                       initial_condition=0.0 if diffusion_only else 38.0, dirichlet_enabled=True,
+                       dirichlet_value=38.0)
+    apoptosis = default_apoptosis().model_copy(update={"rate": 0.0})
+    necrosis = default_necrosis().model_copy(update={"rate": 0.0})
+    cell = CellType(name="probe" if diffusion_only else "tumor", id=0,
+                    cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=0.0)]),
+                    apoptosis=apoptosis, necrosis=necrosis, motility=Motility(enabled=False, speed=0.0),
+                    secretion={"oxygen": SecretionParameters(uptake_rate=0.0 if diffusion_only else 10.0,
+                                                             secretion_target=0.0)})
+    n = max(c["cells"], 1)
+    positions = packed_positions(c["cells"], dim) if c["cells"] else np.zeros((1, 3))
+    return Model(domain=domain, clocks=Clocks(max_time=c["max_time"]), substrates=[oxygen], cell_types=[cell],
+                 save=SaveOptions(full_data_enabled=False),
+                 initial_cells=InitialCells(positions=positions, types=np.zeros(n, dtype=np.int64)),
+                 source=f"<bench:{name}>")
+
+
+def _warm_up(model: Model) -> None:
+    # compile every kernel once on a tiny copy, so the timed loop measures running, not compiling
+    from .tissue.solver import TissueSolver
+    small = model.model_copy(deep=True)
+    d = small.domain
+    small.domain = d.model_copy(update={"x_min": -100.0, "x_max": 100.0, "y_min": -100.0, "y_max": 100.0,
+                                        **({} if d.use_2d else {"z_min": -100.0, "z_max": 100.0})})
+    small.initial_cells = InitialCells(positions=packed_positions(20, 3 if not d.use_2d else 2),
+                                       types=np.zeros(20, dtype=np.int64))
+    s = TissueSolver(small)
+    for _ in range(2):
+        s.step()
+
+
+def run_case(name: str, threads: int | None = None, models_dir: str | Path | None = None) -> dict:
+    """Time one case's main loop; returns a dict of figures (see ``tropism bench``)."""
+    from .tissue.solver import TissueSolver, set_threads
+    set_threads(threads)
+    if models_dir is not None:
+        from .model.physicell import load_model
+        model = load_model(Path(models_dir) / name / "PhysiCell_settings.xml")
+    else:
+        model = case_model(name)
+    _warm_up(model)
+    solver = TissueSolver(model)
+    n_steps = int(round(model.clocks.max_time / model.clocks.dt_mechanics))
+    agent_steps = 0
+    t0 = time.perf_counter()
+    for _ in range(n_steps):
+        agent_steps += solver.agents.n
+        solver.step()
+    wall = time.perf_counter() - t0
+    voxels = solver.mesh.n_voxels
+    diffusion_steps = n_steps * solver.diffusion_per_mechanics
+    c = CASES.get(name, {})
+    mech_case = c.get("cells", 1) > 0
+    return {
+        "case": name,
+        "agents": int(solver.agents.n),
+        "voxels": int(voxels),
+        "substrates": int(solver.n_substrates),
+        "mechanics_steps": n_steps,
+        "diffusion_steps": diffusion_steps,
+        "wall_s": wall,
+        "agent_steps_per_s": agent_steps / wall if mech_case else 0.0,
+        "voxel_updates_per_s": voxels * solver.n_substrates * diffusion_steps / wall,
+        "physicell_agent_steps_per_s": c.get("physicell_agent", 0.0),
+        "physicell_voxel_updates_per_s": c.get("physicell_voxel", 0.0),
+        "threads": int(set_threads(None)),
+    }

@@ -1,0 +1,138 @@
+"""Command line: ``tropism run``, ``tropism check``, ``tropism bench``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .errors import TropismInputError, UnsupportedElementWarning
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="tropism: MSCs, exosomes and tumours — agent-based tissue solver for PhysiCell models.")
+err = Console(stderr=True)
+out = Console()
+
+
+def _load(model_path: Path):
+    from .model.physicell import load_model
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnsupportedElementWarning)
+        model = load_model(model_path)
+    for w in caught:
+        if issubclass(w.category, UnsupportedElementWarning):
+            err.print(f"[yellow]warning:[/] {w.message}")
+    return model
+
+
+@app.command()
+def run(
+    model_path: Path = typer.Argument(..., help="PhysiCell settings XML (or a folder holding PhysiCell_settings.xml)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: the model's save folder)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Kernel threads (results do not depend on it)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the model's)."),
+    max_time: Optional[float] = typer.Option(None, "--max-time", min=0.0, help="End time in min (overrides the model's)."),
+    png: bool = typer.Option(True, "--png/--no-png", help="Write a PNG snapshot per full save."),
+) -> None:
+    """Run a PhysiCell model and write PhysiCell-compatible output."""
+    from .simulation import run_model
+    model = _load(model_path)
+    if max_time is not None:
+        model.clocks = model.clocks.model_copy(update={"max_time": max_time})
+    end = model.clocks.max_time
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnsupportedElementWarning)
+        with Progress(TextColumn("[bold]t = {task.fields[t]:>8.1f} min"), BarColumn(),
+                      TextColumn("{task.fields[agents]:>8,} agents"),
+                      TextColumn("{task.fields[rate]:>10.3g} agent-steps/s"), TimeElapsedColumn(),
+                      console=err, transient=False) as bar:
+            task = bar.add_task("run", total=end or 1.0, t=0.0, agents=0, rate=0.0)
+
+            def progress(t: float, agents: int, rate: float) -> None:
+                bar.update(task, completed=t, t=t, agents=agents, rate=rate)
+
+            summary = run_model(model, out_dir, seed=seed, threads=threads, png=png, progress=progress)
+    for w in caught:
+        err.print(f"[yellow]warning:[/] {w.message}")
+    state = "interrupted at" if summary.interrupted else "finished at"
+    out.print(f"{state} t = {summary.time:g} min: {summary.agents:,} agents, {summary.saves} saves, "
+              f"{summary.wall_s:.1f} s wall, {summary.agent_steps / max(summary.wall_s, 1e-9):.3g} agent-steps/s "
+              f"-> {summary.out_dir}")
+
+
+@app.command()
+def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML to validate.")) -> None:
+    """Load and validate a model without running it; print what it holds."""
+    from .tissue.rules import compile_rules
+    model = _load(model_path)
+    _, unsupported = compile_rules(model)
+    for u in unsupported:
+        err.print(f"[yellow]warning:[/] not simulated: {u}")
+    d = model.domain
+    out.print(f"{model.source}: {'2D' if d.use_2d else '3D'} domain [{d.x_min:g}, {d.x_max:g}] x "
+              f"[{d.y_min:g}, {d.y_max:g}] x [{d.z_min:g}, {d.z_max:g}] um, max_time {model.clocks.max_time:g} min")
+    out.print(f"  substrates: {', '.join(model.substrate_names) or '-'}")
+    out.print(f"  cell types: {', '.join(model.cell_type_names)}; {len(model.initial_cells):,} initial cells; "
+              f"{len(model.rules)} rules")
+
+
+@app.command()
+def bench(
+    case: Optional[list[str]] = typer.Option(None, "--case", help="Case name (repeatable); default: all."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object per case."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Kernel threads."),
+    models: Optional[Path] = typer.Option(None, "--models", help="Folder of PhysiCell bench cases to run instead of the built-in ones."),
+) -> None:
+    """Throughput on the benchmark cases: agent-steps/s and voxel-updates/s."""
+    from .bench import CASES, run_case
+    names = case or list(CASES)
+    for name in names:
+        if name not in CASES:
+            raise TropismInputError("unknown benchmark case", field="--case", value=name, allowed=", ".join(CASES))
+    rows = []
+    for name in names:
+        r = run_case(name, threads=threads, models_dir=models)
+        rows.append(r)
+        if as_json:
+            out.print_json(json.dumps(r)) if sys.stdout.isatty() else print(json.dumps(r), flush=True)
+        else:
+            out.print(f"{r['case']:<14} {r['agents']:>8,} agents {r['voxels']:>8,} voxels  {r['wall_s']:8.2f} s  "
+                      f"{r['agent_steps_per_s']:10.3g} agent-steps/s  {r['voxel_updates_per_s']:10.3g} voxel-updates/s"
+                      f"  (PhysiCell: {r['physicell_agent_steps_per_s'] or r['physicell_voxel_updates_per_s']:.3g})")
+
+
+def main() -> None:
+    """Entry point: turns bad input into one message and exit status 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except TropismInputError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as exc:
+        code = getattr(exc, "exit_code", getattr(exc, "code", 0))
+        sys.exit(code or 0)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Abort):
+            err.print("aborted")
+            sys.exit(130)
+        if isinstance(exc, OSError):
+            err.print(f"[red]error:[/] {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}")
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

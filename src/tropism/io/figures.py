@@ -1,0 +1,298 @@
+"""Figures of a run: a snapshot of the cells, populations over time, cells over time.
+
+Drawn with Matplotlib's object API on an Agg canvas (no display, no pyplot state, the
+global backend is left alone), and written atomically (PNG rendered in memory, then
+:func:`tropism.io.physicell_output.atomic_write_bytes`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import EllipseCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from tropism.io.physicell_output import atomic_write_bytes, list_full_saves, read_full_save
+from tropism.io.populations import read_populations
+
+__all__ = ["snapshot_png", "population_figure", "cells_over_time_figure"]
+
+_DEAD_COLOR = (0.55, 0.55, 0.55, 0.9)
+_DEFAULT_RADIUS = 8.412710547954228  # micron, PhysiCell default cell (2494 cubic micron)
+
+
+def _type_colors(n: int) -> np.ndarray:
+    """RGBA per cell type: tab10, then tab20 beyond 10 types."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"] if n <= 10 else colormaps["tab20"]
+    return np.array([cmap(i % cmap.N) for i in range(max(n, 1))])
+
+
+def _names(cell_type_names: Sequence[str] | Mapping[int, str]) -> dict[int, str]:
+    if isinstance(cell_type_names, Mapping):
+        return {int(k): str(v) for k, v in cell_type_names.items()}
+    return {i: str(v) for i, v in enumerate(cell_type_names)}
+
+
+def _save_png(fig: Figure, path: str | os.PathLike, dpi: int) -> Path:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def _time_label(t_min: float) -> str:
+    if abs(t_min) >= 2 * 1440:
+        return f"t = {t_min / 1440:.2f} d"
+    if abs(t_min) >= 120:
+        return f"t = {t_min / 60:.1f} h"
+    return f"t = {t_min:.1f} min"
+
+
+def _draw_cells(ax, positions, radii, cell_type, dead, names: dict[int, str]) -> list:
+    """Draw cells as circles on ``ax``; return legend handles."""
+    pos = np.asarray(positions, dtype=float)
+    if pos.ndim != 2 or pos.shape[1] not in (2, 3):
+        raise ValueError(f"positions must be (n, 2) or (n, 3), got {pos.shape}")
+    n = pos.shape[0]
+    r = np.broadcast_to(np.asarray(radii, dtype=float), (n,))
+    ct = np.asarray(cell_type).astype(np.int64).ravel()
+    dd = np.asarray(dead, dtype=bool).ravel()
+    if ct.size != n or dd.size != n:
+        raise ValueError(f"cell_type ({ct.size}) and dead ({dd.size}) must match positions ({n})")
+    ids = sorted(names)
+    colors = _type_colors(len(ids))
+    lut = {tid: colors[i] for i, tid in enumerate(ids)}
+    face = np.empty((n, 4))
+    for tid in np.unique(ct):
+        face[ct == tid] = lut.get(int(tid), (0.0, 0.0, 0.0, 1.0))
+    face[dd] = _DEAD_COLOR
+    if n:
+        order = np.argsort(pos[:, 2], kind="stable") if pos.shape[1] == 3 else np.arange(n)
+        coll = EllipseCollection(
+            widths=2 * r[order],
+            heights=2 * r[order],
+            angles=np.zeros(n),
+            units="xy",
+            offsets=pos[order, :2],
+            offset_transform=ax.transData,
+            facecolors=face[order],
+            edgecolors=(0, 0, 0, 0.6),
+            linewidths=0.3,
+        )
+        ax.add_collection(coll)
+    handles = [
+        Line2D([], [], marker="o", linestyle="", markerfacecolor=lut[tid], markeredgecolor="k",
+               markeredgewidth=0.3, label=names[tid])
+        for tid in ids
+    ]
+    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=_DEAD_COLOR,
+                          markeredgecolor="k", markeredgewidth=0.3, label="dead"))
+    return handles
+
+
+def _bounds4(domain_bounds: Sequence[float]) -> tuple[float, float, float, float]:
+    b = [float(v) for v in domain_bounds]
+    if len(b) != 4 or not (b[0] < b[1] and b[2] < b[3]):
+        raise ValueError(f"domain_bounds must be (xmin, xmax, ymin, ymax) with min < max, got {domain_bounds!r}")
+    return b[0], b[1], b[2], b[3]
+
+
+def snapshot_png(
+    path: str | os.PathLike,
+    positions: Any,
+    radii: Any,
+    cell_type: Any,
+    dead: Any,
+    cell_type_names: Sequence[str] | Mapping[int, str],
+    domain_bounds: Sequence[float],
+    time: float,
+    field: Any = None,
+    field_extent: Sequence[float] | None = None,
+    field_name: str | None = None,
+    *,
+    dpi: int = 120,
+) -> Path:
+    """Write a PNG of the cells seen from above (the x–y plane).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        PNG file to write (atomically).
+    positions : array_like, shape (n, 2) or (n, 3)
+        Cell centres (micron).  In 3-D every cell is projected onto x–y, higher z drawn on top.
+    radii : array_like, shape (n,) or scalar
+        Cell radii (micron); circles are drawn to scale.
+    cell_type : array_like of int, shape (n,)
+        Cell-type IDs (keys of ``cell_type_names``), used for colour.
+    dead : array_like of bool, shape (n,)
+        Dead cells are drawn grey.
+    cell_type_names : sequence of str or Mapping[int, str]
+        Names by ID, for the legend.
+    domain_bounds : (xmin, xmax, ymin, ymax)
+        Axis limits.
+    time : float
+        Simulated time, min (title).
+    field : array_like, shape (ny, nx), optional
+        A substrate slice drawn behind the cells, row j = y index (origin lower left).
+    field_extent : (xmin, xmax, ymin, ymax), optional
+        Outer edges of the field image; default ``domain_bounds``.
+    field_name : str, optional
+        Colour-bar label.
+    dpi : int, default 120
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    xmin, xmax, ymin, ymax = _bounds4(domain_bounds)
+    fig = Figure(figsize=(7.0, 6.0), layout="constrained")
+    ax = fig.add_subplot()
+    if field is not None:
+        arr = np.asarray(field, dtype=float)
+        if arr.ndim != 2:
+            raise ValueError(f"field must be 2-D (ny, nx), got shape {arr.shape}")
+        ext = _bounds4(field_extent) if field_extent is not None else (xmin, xmax, ymin, ymax)
+        im = ax.imshow(arr, extent=ext, origin="lower", cmap="viridis", interpolation="nearest",
+                       aspect="equal", zorder=0)
+        cb = fig.colorbar(im, ax=ax, shrink=0.85)
+        if field_name:
+            cb.set_label(field_name)
+    handles = _draw_cells(ax, positions, radii, cell_type, dead, _names(cell_type_names))
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (micron)")
+    ax.set_ylabel("y (micron)")
+    n = np.asarray(positions).shape[0]
+    ax.set_title(f"{_time_label(float(time))}, {n} cells")
+    ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.8)
+    return _save_png(fig, path, dpi)
+
+
+def population_figure(populations_csv: str | os.PathLike, path: str | os.PathLike, *, dpi: int = 120) -> Path:
+    """Plot live (solid) and dead (dashed) counts per cell type over time.
+
+    Parameters
+    ----------
+    populations_csv : str or os.PathLike
+        A ``populations.csv`` written by :class:`tropism.io.populations.PopulationLog`.
+    path : str or os.PathLike
+        PNG file to write (atomically).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    data = read_populations(populations_csv)
+    if "time_min" not in data:
+        raise ValueError(f"{populations_csv}: no time_min column")
+    t = data["time_min"]
+    span = float(np.max(np.abs(t))) if t.size else 0.0
+    if span >= 2 * 1440:
+        scale, unit = 1440.0, "d"
+    elif span >= 120:
+        scale, unit = 60.0, "h"
+    else:
+        scale, unit = 1.0, "min"
+    types = [c[: -len("_live")] for c in data if c.endswith("_live")]
+    colors = _type_colors(len(types))
+    fig = Figure(figsize=(7.0, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for i, name in enumerate(types):
+        ax.plot(t / scale, data[f"{name}_live"], color=colors[i], lw=1.8, label=f"{name} live",
+                marker="o" if t.size < 3 else None)
+        if f"{name}_dead" in data:
+            ax.plot(t / scale, data[f"{name}_dead"], color=colors[i], lw=1.2, ls="--",
+                    label=f"{name} dead", marker="o" if t.size < 3 else None)
+    ax.set_xlabel(f"time ({unit})")
+    ax.set_ylabel("cells")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", ncols=2 if len(types) > 3 else 1)
+    ax.set_title("Cell populations")
+    return _save_png(fig, path, dpi)
+
+
+def _radii(cells: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    if "radius" in cells:
+        return np.asarray(cells["radius"], dtype=float)
+    if "total_volume" in cells:
+        v = np.clip(np.asarray(cells["total_volume"], dtype=float), 0.0, None)
+        return np.cbrt(3.0 * v / (4.0 * np.pi))
+    return np.full(n, _DEFAULT_RADIUS)
+
+
+def cells_over_time_figure(
+    out_dir: str | os.PathLike, path: str | os.PathLike, max_panels: int = 6, *, dpi: int = 110
+) -> Path:
+    """A row of panels with the cells at up to ``max_panels`` saves, first and last included.
+
+    Saves are the ``outputNNNNNNNN.xml`` files of ``out_dir``, read with
+    :func:`tropism.io.physicell_output.read_full_save`; panels are evenly spaced in save
+    order.
+
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        Output folder.
+    path : str or os.PathLike
+        PNG file to write (atomically).
+    max_panels : int, default 6
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        No saves in ``out_dir``, or ``max_panels`` < 1.
+    """
+    if max_panels < 1:
+        raise ValueError(f"max_panels must be >= 1, got {max_panels}")
+    saves = list_full_saves(out_dir)
+    if not saves:
+        raise ValueError(f"{out_dir}: no output*.xml saves to draw")
+    if len(saves) > max_panels:
+        picks = np.unique(np.round(np.linspace(0, len(saves) - 1, max_panels)).astype(int))
+        saves = [saves[i] for i in picks]
+    k = len(saves)
+    fig = Figure(figsize=(3.2 * k + 0.4, 3.9), layout="constrained")
+    axes = fig.subplots(1, k, squeeze=False)[0]
+    handles: list = []
+    all_names: dict[int, str] = {}
+    loaded = [read_full_save(out_dir, i) for i in saves]
+    for save in loaded:
+        all_names.update(save["cell_type_names"])
+    for ax, save in zip(axes, loaded):
+        cells = save["cells"]
+        bb = save["bounding_box"]
+        pos = np.asarray(cells.get("position", np.zeros((0, 3))), dtype=float).reshape(-1, 3)
+        n = pos.shape[0]
+        ct = np.asarray(cells.get("cell_type", np.zeros(n)))
+        dead = np.asarray(cells.get("dead", np.zeros(n)), dtype=float) > 0.5
+        names = all_names or {int(t): str(int(t)) for t in np.unique(ct)}
+        handles = _draw_cells(ax, pos, _radii(cells, n), ct, dead, names)
+        ax.set_xlim(bb[0], bb[3])
+        ax.set_ylim(bb[1], bb[4])
+        ax.set_aspect("equal")
+        ax.set_title(f"{_time_label(save['time'])}\n{n} cells", fontsize="medium")
+        ax.tick_params(labelsize="small")
+        ax.set_xlabel("x (micron)", fontsize="small")
+    axes[0].set_ylabel("y (micron)", fontsize="small")
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize="small")
+    fig.suptitle("Cells over time")
+    return _save_png(fig, path, dpi)

@@ -1,0 +1,70 @@
+"""Where and when: the simulated box, the three clocks, saving and run options."""
+
+from __future__ import annotations
+
+from pydantic import model_validator
+
+from ._base import NonNeg, Positive, Record
+
+
+class Domain(Record):
+    """Axis-aligned box (µm) split into voxels of size dx × dy × dz.
+
+    In 2D (``use_2d``) there is one voxel layer in z and cells stay in the plane z = 0.
+    """
+
+    x_min: float = -500.0
+    x_max: float = 500.0
+    y_min: float = -500.0
+    y_max: float = 500.0
+    z_min: float = -10.0
+    z_max: float = 10.0
+    dx: Positive = 20.0
+    dy: Positive = 20.0
+    dz: Positive = 20.0
+    use_2d: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Domain":
+        for a in "xyz":
+            lo, hi = getattr(self, f"{a}_min"), getattr(self, f"{a}_max")
+            if not hi > lo:
+                raise ValueError(f"{a}_max ({hi}) must be greater than {a}_min ({lo})")
+        return self
+
+
+class Clocks(Record):
+    """PhysiCell's three time steps (min) and the end time (min)."""
+
+    max_time: NonNeg = 1440.0
+    dt_diffusion: Positive = 0.01
+    dt_mechanics: Positive = 0.1
+    dt_phenotype: Positive = 6.0
+
+    @model_validator(mode="after")
+    def _nested(self) -> "Clocks":
+        if not (self.dt_diffusion <= self.dt_mechanics <= self.dt_phenotype):
+            raise ValueError(
+                "time steps must satisfy dt_diffusion <= dt_mechanics <= dt_phenotype "
+                f"(got {self.dt_diffusion}, {self.dt_mechanics}, {self.dt_phenotype})"
+            )
+        return self
+
+
+class SaveOptions(Record):
+    """What the run writes and how often (min)."""
+
+    folder: str = "output"
+    full_data_interval: Positive = 60.0
+    full_data_enabled: bool = True
+    svg_interval: Positive = 60.0
+    svg_enabled: bool = False
+
+
+class RunOptions(Record):
+    """Seed, threads and domain-edge behaviour."""
+
+    random_seed: int = 0
+    omp_num_threads: int = 1
+    virtual_wall_at_domain_edge: bool = True
+    disable_automated_spring_adhesions: bool = False

@@ -1,0 +1,79 @@
+"""The model: everything a run needs, as validated data (no numerics)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import ConfigDict, Field
+
+from ._base import Record
+from .domain import Clocks, Domain, RunOptions, SaveOptions
+from .phenotype import CellType
+from .rules import Rule
+from .substrates import Substrate
+
+
+@dataclass
+class InitialCells:
+    """Cells placed at the start: positions (µm) and cell-type indices, plus optional columns.
+
+    ``extra`` holds v2-CSV columns beyond x, y, z, type (e.g. ``volume``), one value per cell.
+    """
+
+    positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    types: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.types.shape[0])
+
+
+class UserParameter(Record):
+    """A ``<user_parameters>`` entry, kept so the model can be written back unchanged."""
+
+    value: str
+    type: str = "double"
+    units: str = "dimensionless"
+    description: str = ""
+
+
+class Model(Record):
+    """A complete tissue model: domain, clocks, substrates, cell types, initial cells, rules."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, arbitrary_types_allowed=True)
+
+    domain: Domain = Field(default_factory=Domain)
+    clocks: Clocks = Field(default_factory=Clocks)
+    save: SaveOptions = Field(default_factory=SaveOptions)
+    options: RunOptions = Field(default_factory=RunOptions)
+    substrates: list[Substrate] = Field(default_factory=list)
+    calculate_gradients: bool = True
+    track_internalized_substrates: bool = False
+    cell_types: list[CellType] = Field(default_factory=list)
+    initial_cells: InitialCells = Field(default_factory=InitialCells)
+    rules: list[Rule] = Field(default_factory=list)
+    user_parameters: dict[str, UserParameter] = Field(default_factory=dict)
+    #: Names of elements that were read but are not simulated; reported once per run.
+    unsupported: list[str] = Field(default_factory=list)
+    #: The file the model came from (for messages), and the folder relative paths start from.
+    source: str = ""
+    base_dir: Path = Path(".")
+
+    @property
+    def substrate_names(self) -> list[str]:
+        """Substrate names in field order."""
+        return [s.name for s in self.substrates]
+
+    @property
+    def cell_type_names(self) -> list[str]:
+        """Cell-type names in ID order."""
+        return [c.name for c in self.cell_types]
+
+    def cell_type(self, name: str) -> CellType:
+        """The cell type called ``name``; ``KeyError`` if there is none."""
+        for c in self.cell_types:
+            if c.name == name:
+                return c
+        raise KeyError(name)

@@ -1,0 +1,205 @@
+"""A run: the tissue solver on its clocks, with full saves, population counts and figures."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time as _time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import UnsupportedElementWarning
+from .io.figures import snapshot_png
+from .io.physicell_output import write_full_save
+from .io.populations import PopulationLog
+from .model import Model
+from .tissue.agents import APOPTOTIC, LIVE
+from .tissue.solver import TissueSolver, set_threads
+
+
+@dataclass
+class RunSummary:
+    """What a finished (or interrupted) run did."""
+
+    out_dir: Path
+    time: float
+    saves: int
+    agents: int
+    agent_steps: int
+    wall_s: float
+    interrupted: bool = False
+    unsupported: list[str] = field(default_factory=list)
+
+
+def cells_for_output(solver: TissueSolver) -> dict[str, np.ndarray]:
+    """The solver's agents as PhysiCell's simplified-data labels (one array per label)."""
+    a = solver.agents
+    n = a.n
+    st = a.death_state[:n]
+    dead = (st != LIVE).astype(float)
+    death_model = np.where(st == LIVE, 0, np.where(st == APOPTOTIC, 100, 101))
+    nuclear = a.nuclear_solid[:n] + a.nuclear_fluid[:n]
+    cyto = a.cyto_solid[:n] + a.cyto_fluid[:n]
+    vol = a.volume[:n]
+    tb = solver.tables
+    types = a.type[:n]
+    exit_rate = a.cycle_rate[np.arange(n), a.phase[:n]] if n else np.zeros(0)
+    speed = a.speed[:n, 0]
+    return {
+        "ID": a.id[:n].astype(float),
+        "position": a.position[:n].copy(),
+        "total_volume": vol.copy(),
+        "cell_type": types.astype(float),
+        "cycle_model": np.where(st == LIVE, tb.cycle_code[types], death_model).astype(float),
+        "current_phase": solver.phase_code().astype(float),
+        "elapsed_time_in_phase": np.where(st == LIVE, a.phase_elapsed[:n], a.death_elapsed[:n]),
+        "nuclear_volume": nuclear,
+        "cytoplasmic_volume": cyto,
+        "fluid_fraction": (a.nuclear_fluid[:n] + a.cyto_fluid[:n]) / np.maximum(vol, 1e-12),
+        "calcified_fraction": a.calcified_fraction[:n].copy(),
+        "orientation": np.tile([0.0, 0.0, 1.0], (n, 1)),
+        "polarity": np.zeros(n),
+        "velocity": a.velocity[:n].copy(),
+        "pressure": a.pressure[:n].copy(),
+        "number_of_nuclei": np.ones(n),
+        "total_attack_time": a.total_attack_time[:n].copy(),
+        "contact_with_basement_membrane": a.bm_contact[:n].copy(),
+        "current_cycle_phase_exit_rate": exit_rate,
+        "dead": dead,
+        "current_death_model": np.where(st == LIVE, 0, np.where(st == APOPTOTIC, 0, 1)).astype(float),
+        "radius": a.radius[:n].copy(),
+        "damage": a.damage[:n].copy(),
+        "migration_speed": speed.copy(),
+        "motility_vector": a.motility_vector[:n].copy(),
+        "migration_bias": a.bias[:n, 0].copy(),
+        "persistence_time": a.persistence[:n, 0].copy(),
+        "chemotaxis_index": np.zeros(n),
+    }
+
+
+class _StopFlag:
+    """Turns the first Ctrl-C into a request to stop after the current step and save."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> "_StopFlag":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | None = None,
+              threads: int | None = None, png: bool = True,
+              progress: Callable[[float, int, float], None] | None = None,
+              settings_xml_text: str | None = None) -> RunSummary:
+    """Run a model to its ``max_time``, writing PhysiCell-compatible output.
+
+    Parameters
+    ----------
+    model : Model
+        The model to run.
+    out_dir : path, optional
+        Output folder (default: the model's ``save.folder`` beside the model file).
+    seed : int, optional
+        Overrides the model's random seed.
+    threads : int, optional
+        Kernel threads; results are identical for any count.
+    png : bool
+        Also write a PNG snapshot per full save, and at the end ``populations.png`` and
+        ``cells_over_time.png``.
+    progress : callable, optional
+        Called after each mechanics step as ``progress(time_min, agents, agent_steps_per_s)``.
+    settings_xml_text : str, optional
+        The settings XML copied into the output folder (default: the model written back).
+
+    Returns
+    -------
+    RunSummary
+    """
+    set_threads(threads)
+    out = Path(out_dir) if out_dir is not None else Path(model.base_dir) / model.save.folder
+    out.mkdir(parents=True, exist_ok=True)
+    if settings_xml_text is None:
+        from .model.physicell import model_to_xml_string
+        settings_xml_text = model_to_xml_string(model)
+    solver = TissueSolver(model, seed=seed)
+    unsupported = list(dict.fromkeys(list(model.unsupported) + solver.unsupported_rules))
+    if solver.unsupported_rules:
+        warnings.warn("not simulated: " + "; ".join(dict.fromkeys(solver.unsupported_rules)),
+                      UnsupportedElementWarning, stacklevel=2)
+    names = model.cell_type_names
+    log = PopulationLog(out, names, overwrite=True)
+    mesh = solver.mesh
+    centers = mesh.centers()
+    d = model.domain
+    interval = model.save.full_data_interval
+    save_enabled = model.save.full_data_enabled
+    n_steps = int(round(model.clocks.max_time / model.clocks.dt_mechanics))
+    saves = 0
+    agent_steps = 0
+    t0 = _time.perf_counter()
+
+    def save(index: int, name: str | None = None) -> None:
+        a = solver.agents
+        n = a.n
+        write_full_save(out, index, solver.time, mesh_centers=centers, mesh_shape=mesh.shape,
+                        dx_dy_dz=(d.dx, d.dy, d.dz), fields=solver.flat_fields,
+                        substrate_names=model.substrate_names,
+                        substrate_units=[s.units for s in model.substrates], cells=cells_for_output(solver),
+                        cell_type_names=names, settings_xml_text=settings_xml_text, name=name,
+                        use_2d=d.use_2d, runtime_s=_time.perf_counter() - t0,
+                        diffusion_coefficients=[s.diffusion_coefficient for s in model.substrates],
+                        decay_rates=[s.decay_rate for s in model.substrates])
+        if name is None or not save_enabled:
+            st = a.death_state[:n]
+            log.record(solver.time, a.type[:n], st != LIVE,
+                       np.where(st == LIVE, 0, np.where(st == APOPTOTIC, 1, 2)))
+            if png and name is None:
+                field = solver.fields[0, 0] if solver.n_substrates else None
+                snapshot_png(out / f"snapshot{index:08d}.png", a.position[:n], a.radius[:n], a.type[:n],
+                             st != LIVE, names, (d.x_min, d.x_max, d.y_min, d.y_max), solver.time,
+                             field=field, field_extent=(d.x_min, d.x_max, d.y_min, d.y_max),
+                             field_name=model.substrate_names[0] if solver.n_substrates else None)
+
+    interrupted = False
+    with _StopFlag() as stop:
+        save(0, "initial")
+        step_every = max(1, int(round(interval / model.clocks.dt_mechanics)))
+        for k in range(n_steps + 1):
+            if save_enabled and k % step_every == 0:
+                save(saves)
+                saves += 1
+            if k == n_steps or stop.requested:
+                interrupted = stop.requested and k < n_steps
+                break
+            agent_steps += solver.agents.n
+            solver.step()
+            if progress is not None:
+                elapsed = _time.perf_counter() - t0
+                progress(solver.time, solver.agents.n, agent_steps / max(elapsed, 1e-9))
+        if save_enabled and (interrupted or n_steps % step_every):
+            save(saves)
+            saves += 1
+        save(saves, "final")
+    if png:
+        from .io.figures import cells_over_time_figure, population_figure
+        population_figure(out / "populations.csv", out / "populations.png")
+        cells_over_time_figure(out, out / "cells_over_time.png")
+    return RunSummary(out_dir=out, time=solver.time, saves=saves, agents=solver.agents.n,
+                      agent_steps=agent_steps, wall_s=_time.perf_counter() - t0,
+                      interrupted=interrupted, unsupported=unsupported)

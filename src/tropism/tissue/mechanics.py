@@ -1,0 +1,280 @@
+"""Centre-based mechanics (PhysiCell's potentials), motility and the position update."""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .rng import STREAM_MOTILITY_DIR, STREAM_MOTILITY_TURN, uniform, uniform_k
+
+# PhysiCell normalises the summed squared overlaps so that a cell in a packed 2D hexagonal
+# arrangement reads a pressure of about 1 (PhysiCell_cell.cpp, simple_pressure_scale).
+SIMPLE_PRESSURE_SCALE = 0.027288820670331
+_MIN_DISTANCE = 1e-5
+
+
+@nb.njit(inline="always")
+def _bin_coord(x, lo, size, dim):
+    c = int((x - lo) / size)
+    if c < 0:
+        return 0
+    if c >= dim:
+        return dim - 1
+    return c
+
+
+@nb.njit(parallel=True, cache=True)
+def cell_velocities(n, pos, radius, ctype, dead, repulsion, adhesion, rel_max_adh, affinity,
+                    start, order, lo, size, dims, velocity, pressure):
+    """Sum of adhesion and repulsion velocities on every agent from its neighbours.
+
+    For two cells at distance d with radii r_i, r_j (R = r_i + r_j): repulsion
+    sqrt(rep_i rep_j)(1 − d/R)² while d < R, adhesion sqrt(adh_i adh_j aff_ij aff_ji)(1 − d/A)²
+    while d < A = rel_i r_i + rel_j r_j, directed along the line of centres (PhysiCell 1.14).
+    Each agent sums its own neighbours in bin order, so results do not depend on threads.
+    """
+    for i in nb.prange(n):
+        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
+        ri = radius[i]
+        ti = ctype[i]
+        vx = 0.0
+        vy = 0.0
+        vz = 0.0
+        p = 0.0
+        cx = _bin_coord(xi, lo[0], size, dims[0])
+        cy = _bin_coord(yi, lo[1], size, dims[1])
+        cz = _bin_coord(zi, lo[2], size, dims[2])
+        for bz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+            for by in range(max(cy - 1, 0), min(cy + 2, dims[1])):
+                for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+                    b = bx + dims[0] * (by + dims[1] * bz)
+                    for q in range(start[b], start[b + 1]):
+                        j = order[q]
+                        if j == i:
+                            continue
+                        dx = xi - pos[j, 0]
+                        dy = yi - pos[j, 1]
+                        dz = zi - pos[j, 2]
+                        d2 = dx * dx + dy * dy + dz * dz
+                        rj = radius[j]
+                        big_r = ri + rj
+                        reach = rel_max_adh[i] * ri + rel_max_adh[j] * rj
+                        lim = big_r if big_r > reach else reach
+                        if d2 >= lim * lim:
+                            continue
+                        d = math.sqrt(d2)
+                        if d < _MIN_DISTANCE:
+                            d = _MIN_DISTANCE
+                        f = 0.0
+                        if d < big_r:
+                            t = 1.0 - d / big_r
+                            t *= t
+                            p += t
+                            f = t * math.sqrt(repulsion[i] * repulsion[j])
+                        if d < reach:
+                            t = 1.0 - d / reach
+                            t *= t
+                            f -= t * math.sqrt(adhesion[i] * adhesion[j] * affinity[i, ctype[j]] * affinity[j, ti])
+                        f /= d
+                        vx += f * dx
+                        vy += f * dy
+                        vz += f * dz
+        velocity[i, 0] = vx
+        velocity[i, 1] = vy
+        velocity[i, 2] = vz
+        pressure[i] = p / SIMPLE_PRESSURE_SCALE
+
+
+# PhysiCell's domain-edge avoidance pushes with a fixed basement-membrane repulsion of 100
+# (standard_domain_edge_avoidance_interactions overwrites the cell's own value).
+WALL_REPULSION = 100.0
+
+
+@nb.njit(parallel=True, cache=True)
+def wall_velocities(n, pos, radius, lo, hi, use_2d, velocity):
+    """Virtual walls: a cell closer than its radius to the nearest domain face is pushed
+    inwards at 100·(1 − d/r)² µm/min (PhysiCell 1.14's domain-edge avoidance)."""
+    naxes = 2 if use_2d else 3
+    for i in nb.prange(n):
+        r = radius[i]
+        best = 1e300
+        axis = 0
+        sign = 1.0
+        for a in range(naxes):
+            d0 = pos[i, a] - lo[a]
+            d1 = hi[a] - pos[i, a]
+            if d0 < best:
+                best, axis, sign = d0, a, 1.0
+            if d1 < best:
+                best, axis, sign = d1, a, -1.0
+        if best < r:
+            d = best if best > _MIN_DISTANCE else _MIN_DISTANCE
+            t = 1.0 - d / r
+            velocity[i, axis] += sign * WALL_REPULSION * t * t
+
+
+@nb.njit(parallel=True, cache=True)
+def motility(n, seed, step, dt, ids, ctype, dead, motile, motility_2d, speed, persistence, bias,
+             chemo_sens, normalize, voxel, fields, shape, spacing, use_2d, motility_vector, velocity):
+    """Persistent biased random walk; redraw with probability dt/persistence per step.
+
+    A redrawn motility vector is speed·normalise(bias·g + (1 − bias)·ξ), ξ a random unit
+    vector and g the normalised sensitivity-weighted substrate gradient in the agent's voxel
+    (PhysiCell's chemotaxis); between redraws the vector is kept, as in PhysiCell. It is added
+    to the velocity, on top of the mechanical forces.
+    """
+    nz, ny, nx = shape[0], shape[1], shape[2]
+    ns = chemo_sens.shape[1]
+    for i in nb.prange(n):
+        t = ctype[i]
+        if dead[i] or not motile[t]:
+            motility_vector[i, 0] = 0.0
+            motility_vector[i, 1] = 0.0
+            motility_vector[i, 2] = 0.0
+            continue
+        pid = ids[i]
+        turn = uniform(seed, pid, step, STREAM_MOTILITY_TURN) < dt / persistence[i] or persistence[i] < dt
+        if turn:
+            flat = use_2d or motility_2d[t]
+            u1 = uniform_k(seed, pid, step, STREAM_MOTILITY_DIR, 0)
+            theta = 2.0 * math.pi * u1
+            if flat:
+                rx, ry, rz = math.cos(theta), math.sin(theta), 0.0
+            else:
+                cz = 2.0 * uniform_k(seed, pid, step, STREAM_MOTILITY_DIR, 1) - 1.0
+                s = math.sqrt(max(0.0, 1.0 - cz * cz))
+                rx, ry, rz = s * math.cos(theta), s * math.sin(theta), cz
+            gx = 0.0
+            gy = 0.0
+            gz = 0.0
+            b = bias[i]
+            if b > 0.0:
+                v = voxel[i]
+                k = v // (nx * ny)
+                j = (v // nx) % ny
+                ii = v % nx
+                for s_ in range(ns):
+                    w = chemo_sens[i, s_]
+                    if w == 0.0:
+                        continue
+                    ax = _gradient(fields, s_, ii, j, k, nx, ny, nz, spacing, 0)
+                    ay = _gradient(fields, s_, ii, j, k, nx, ny, nz, spacing, 1)
+                    az = 0.0 if use_2d else _gradient(fields, s_, ii, j, k, nx, ny, nz, spacing, 2)
+                    if normalize[t]:
+                        gn = math.sqrt(ax * ax + ay * ay + az * az)
+                        if gn > 0.0:
+                            ax /= gn
+                            ay /= gn
+                            az /= gn
+                    gx += w * ax
+                    gy += w * ay
+                    gz += w * az
+                if flat:
+                    gz = 0.0
+                gn = math.sqrt(gx * gx + gy * gy + gz * gz)
+                if gn > 0.0:
+                    gx /= gn
+                    gy /= gn
+                    gz /= gn
+            dx = b * gx + (1.0 - b) * rx
+            dy = b * gy + (1.0 - b) * ry
+            dz = b * gz + (1.0 - b) * rz
+            dn = math.sqrt(dx * dx + dy * dy + dz * dz)
+            sp = speed[i] / dn if dn > 1e-16 else 0.0
+            motility_vector[i, 0] = sp * dx
+            motility_vector[i, 1] = sp * dy
+            motility_vector[i, 2] = sp * dz
+        velocity[i, 0] += motility_vector[i, 0]
+        velocity[i, 1] += motility_vector[i, 1]
+        velocity[i, 2] += motility_vector[i, 2]
+
+
+@nb.njit(inline="always")
+def _gradient(fields, s, i, j, k, nx, ny, nz, spacing, axis):
+    # Central differences inside, one-sided at the edges (BioFVM's convention).
+    if axis == 0:
+        lo_i, hi_i, m = max(i - 1, 0), min(i + 1, nx - 1), nx
+        if m < 2:
+            return 0.0
+        return (fields[s, k, j, hi_i] - fields[s, k, j, lo_i]) / ((hi_i - lo_i) * spacing[0])
+    if axis == 1:
+        lo_j, hi_j = max(j - 1, 0), min(j + 1, ny - 1)
+        if ny < 2:
+            return 0.0
+        return (fields[s, k, hi_j, i] - fields[s, k, lo_j, i]) / ((hi_j - lo_j) * spacing[1])
+    lo_k, hi_k = max(k - 1, 0), min(k + 1, nz - 1)
+    if nz < 2:
+        return 0.0
+    return (fields[s, hi_k, j, i] - fields[s, lo_k, j, i]) / ((hi_k - lo_k) * spacing[2])
+
+
+@nb.njit(cache=True)
+def spring_velocities(n, pos, ctype, attack_target, elastic_constant, affinity, velocity):
+    """Spring between each attacker and its target, both ways: v_i += k (x_j − x_i) with
+    k = sqrt(k_i aff_i[type_j] k_j aff_j[type_i]) and no rest length (PhysiCell 1.14)."""
+    for i in range(n):
+        j = attack_target[i]
+        if j < 0:
+            continue
+        k = math.sqrt(elastic_constant[i] * affinity[i, ctype[j]] * elastic_constant[j] * affinity[j, ctype[i]])
+        for a in range(3):
+            d = pos[j, a] - pos[i, a]
+            velocity[i, a] += k * d
+            velocity[j, a] -= k * d
+
+
+@nb.njit(parallel=True, cache=True)
+def update_positions(n, dt, pos, velocity, previous_velocity, movable, lo, hi, use_2d, keep_inside):
+    """Adams–Bashforth 2 step, x += dt(1.5 v − 0.5 v_prev), as PhysiCell integrates positions."""
+    for i in nb.prange(n):
+        if movable[i] > 0.0:
+            for a in range(3):
+                pos[i, a] += dt * (1.5 * velocity[i, a] - 0.5 * previous_velocity[i, a])
+        for a in range(3):
+            previous_velocity[i, a] = velocity[i, a]
+        if use_2d:
+            pos[i, 2] = 0.0
+        if keep_inside:
+            naxes = 2 if use_2d else 3
+            for a in range(naxes):
+                if pos[i, a] < lo[a]:
+                    pos[i, a] = lo[a]
+                elif pos[i, a] > hi[a]:
+                    pos[i, a] = hi[a]
+
+
+@nb.njit(parallel=True, cache=True)
+def contact_counts(n, pos, radius, ctype, death_state, rel_max_adh, start, order, lo, size, dims,
+                   n_types, out_types, out_states):
+    """Neighbours of each agent within adhesion reach: per type (live+dead) and per state.
+
+    ``out_states[:, s]`` counts neighbours in death state s (0 live, 1 apoptotic, 2–3 necrotic).
+    This is the neighbour set PhysiCell's ``contact with …`` signals read.
+    """
+    for i in nb.prange(n):
+        for t in range(n_types):
+            out_types[i, t] = 0.0
+        for s in range(4):
+            out_states[i, s] = 0.0
+        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
+        ri = radius[i]
+        cx = _bin_coord(xi, lo[0], size, dims[0])
+        cy = _bin_coord(yi, lo[1], size, dims[1])
+        cz = _bin_coord(zi, lo[2], size, dims[2])
+        for bz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+            for by in range(max(cy - 1, 0), min(cy + 2, dims[1])):
+                for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+                    b = bx + dims[0] * (by + dims[1] * bz)
+                    for q in range(start[b], start[b + 1]):
+                        j = order[q]
+                        if j == i:
+                            continue
+                        dx = xi - pos[j, 0]
+                        dy = yi - pos[j, 1]
+                        dz = zi - pos[j, 2]
+                        reach = rel_max_adh[i] * ri + rel_max_adh[j] * radius[j]
+                        if dx * dx + dy * dy + dz * dz < reach * reach:
+                            out_types[i, ctype[j]] += 1.0
+                            out_states[i, death_state[j]] += 1.0

@@ -1,0 +1,103 @@
+"""Cycle, death and volume: the phenotype clock's kernels (PhysiCell's standard models)."""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
+from .rng import STREAM_APOPTOSIS, STREAM_CYCLE, STREAM_NECROSIS, uniform
+
+_FOUR_THIRDS_PI = 4.0 * math.pi / 3.0
+
+
+@nb.njit(parallel=True, cache=True)
+def update_volumes(n, dt, volume, nuclear_solid, nuclear_fluid, cyto_solid, cyto_fluid, calcified,
+                   target_solid_nuclear, target_cyto_to_nuclear, target_fluid_fraction,
+                   fluid_rate, cyto_rate, nuclear_rate, calcification_rate, radius):
+    """PhysiCell's standard volume model: each compartment relaxes to its target at its rate."""
+    for i in nb.prange(n):
+        total = volume[i]
+        nuclear = nuclear_solid[i] + nuclear_fluid[i]
+        fluid = nuclear_fluid[i] + cyto_fluid[i]
+        fluid += dt * fluid_rate[i] * (target_fluid_fraction[i] * total - fluid)
+        if fluid < 0.0:
+            fluid = 0.0
+        nf = fluid * (nuclear / total) if total > 0.0 else 0.0
+        cf = fluid - nf
+        ns = nuclear_solid[i] + dt * nuclear_rate[i] * (target_solid_nuclear[i] - nuclear_solid[i])
+        if ns < 0.0:
+            ns = 0.0
+        target_cyto = target_cyto_to_nuclear[i] * target_solid_nuclear[i]
+        cs = cyto_solid[i] + dt * cyto_rate[i] * (target_cyto - cyto_solid[i])
+        if cs < 0.0:
+            cs = 0.0
+        nuclear_solid[i] = ns
+        nuclear_fluid[i] = nf
+        cyto_solid[i] = cs
+        cyto_fluid[i] = cf
+        calcified[i] += dt * calcification_rate[i] * (1.0 - calcified[i])
+        v = ns + nf + cs + cf
+        volume[i] = v
+        radius[i] = (v / _FOUR_THIRDS_PI) ** (1.0 / 3.0)
+
+
+@nb.njit(parallel=True, cache=True)
+def death_and_cycle(n, seed, step, dt, ids, ctype, death_state, death_elapsed, phase, phase_elapsed,
+                    cycle_rate, n_phases, phase_next, phase_divides, phase_fixed,
+                    apoptosis_rate, necrosis_rate, apoptosis_duration, lysed_duration,
+                    volume, rupture_volume, divide, remove, newly_dead):
+    """One phenotype step of death checks and cycle/death-phase progression.
+
+    Live cells first test apoptosis then necrosis (probability rate·dt each, as PhysiCell), and
+    a cell that did not die advances its cycle: a stochastic phase exits with probability
+    rate·dt, a fixed-duration phase once its elapsed time exceeds 1/rate − dt/2. Dead cells advance their death phases:
+    apoptotic cells are removed after their duration; necrotic cells swell until they reach
+    their rupture volume, lyse, and are removed after the lysed duration.
+    Writes flags into ``divide``, ``remove`` and ``newly_dead`` (1 apoptosis, 2 necrosis).
+    """
+    for i in nb.prange(n):
+        divide[i] = False
+        remove[i] = False
+        newly_dead[i] = 0
+        t = ctype[i]
+        state = death_state[i]
+        if state == LIVE:
+            pid = ids[i]
+            # the death step already counts towards the first death phase, as in PhysiCell
+            if uniform(seed, pid, step, STREAM_APOPTOSIS) < apoptosis_rate[i] * dt:
+                newly_dead[i] = 1
+                death_elapsed[i] = dt
+                continue
+            if uniform(seed, pid, step, STREAM_NECROSIS) < necrosis_rate[i] * dt:
+                newly_dead[i] = 2
+                death_elapsed[i] = dt
+                continue
+            p = phase[i]
+            phase_elapsed[i] += dt
+            rate = cycle_rate[i, p]
+            go = False
+            if rate > 0.0:
+                if phase_fixed[t, p]:
+                    go = phase_elapsed[i] > 1.0 / rate - 0.5 * dt
+                else:
+                    go = uniform(seed, pid, step, STREAM_CYCLE) < rate * dt
+            if go:
+                if phase_divides[t, p]:
+                    divide[i] = True
+                phase[i] = phase_next[t, p]
+                phase_elapsed[i] = 0.0
+        else:
+            death_elapsed[i] += dt
+            if state == APOPTOTIC:
+                if death_elapsed[i] > apoptosis_duration[t] - 0.5 * dt:
+                    remove[i] = True
+            elif state == NECROTIC_SWELLING:
+                if volume[i] >= rupture_volume[i]:
+                    death_state[i] = NECROTIC_LYSED
+                    death_elapsed[i] = 0.0
+            elif state == NECROTIC_LYSED:
+                if death_elapsed[i] > lysed_duration[t] - 0.5 * dt:
+                    remove[i] = True
