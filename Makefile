@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_throughput.py
+	$(BIN)/python benchmarks/bench_populations.py
 
 clean:
 	rm -rf $(VENV) output build *.egg-info src/*.egg-info

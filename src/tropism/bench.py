@@ -127,4 +127,13 @@ def run_case(name: str, threads: int | None = None, models_dir: str | Path | Non
         "physicell_agent_steps_per_s": c.get("physicell_agent", 0.0),
         "physicell_voxel_updates_per_s": c.get("physicell_voxel", 0.0),
         "threads": int(set_threads(None)),
+        "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _peak_rss_mb() -> float:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

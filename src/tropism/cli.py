@@ -16,8 +16,9 @@ from .errors import TropismInputError, UnsupportedElementWarning
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tropism: MSCs, exosomes and tumours — agent-based tissue solver for PhysiCell models.")
-err = Console(stderr=True)
-out = Console()
+# soft_wrap: a long path in an error message must stay whole when stderr is a log file
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def _load(model_path: Path):
@@ -112,7 +113,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except TropismInputError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print("[red]error:[/] ", end="")
+        err.print(str(exc), markup=False, highlight=False)
         sys.exit(2)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
@@ -120,16 +122,16 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:
+        # usage errors (unknown option, bad value, missing argument) come from typer's click
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
             sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc, typer.Abort):
             err.print("aborted")
             sys.exit(130)
         if isinstance(exc, OSError):
-            err.print(f"[red]error:[/] {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}")
+            err.print(f"error: {exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}", markup=False)
             sys.exit(2)
         raise
 

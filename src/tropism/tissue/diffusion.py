@@ -45,6 +45,9 @@ _X_BLOCK = 16
 # they gain in balance.
 _MIN_Y_CHUNK = 64
 _MIN_Z_CHUNK = 256
+# A field up to this size stays in one core's cache between sweeps (L2 is 1–2 MiB per
+# core on current x86); smaller single planes run on one thread rather than split columns.
+_CACHE_RESIDENT_BYTES = 2 * 1024 * 1024
 
 _JIT = dict(parallel=True, fastmath=False, cache=True, nogil=True)
 
@@ -97,34 +100,47 @@ def _columns(a, i0, i1, c, inv, back):
 
 
 @njit(inline="always")
-def _apply_dirichlet(flat, idx, val):
-    for q in range(idx.shape[0]):
+def _apply_dirichlet(flat, idx, val, q0, q1):
+    for q in range(q0, q1):
         flat[idx[q]] = val[q]
 
 
+@njit(inline="always")
+def _apply_dirichlet_columns(flat, idx, val, col, q0, q1, i0, i1):
+    # Entries q0..q1-1 whose column (position within a row or a plane) is in i0..i1-1.
+    for q in range(q0, q1):
+        if i0 <= col[q] < i1:
+            flat[idx[q]] = val[q]
+
+
 @njit(**_JIT)
-def _lod_step(u, c, inv, back, dir_idx, dir_val, n_dims, y_width, z_width):
+def _lod_step(u, c, inv, back, dir_idx, dir_val, dir_x, dir_xy, line_ptr, n_dims,
+              y_width, z_width):
     """One LOD step of all substrates, in place; see :class:`DiffusionSolver`.
 
-    ``y_width`` / ``z_width`` are the column-chunk widths of the y and z sweeps (how many
-    columns one work item solves); they change the work split, never the results.
+    Dirichlet entries ``dir_idx`` (flat indices into ``u``, sorted) are applied inside the
+    sweeps, by the work item that owns each voxel: ``line_ptr[L]`` is the first entry on
+    x-line ``L``; ``dir_x`` / ``dir_xy`` are the entries' positions within their row and
+    their xy plane. ``y_width`` / ``z_width`` are the column-chunk widths of the y and z
+    sweeps; they change the work split, never the results.
     """
     ns, nz, ny, nx = u.shape
     flat = u.reshape(u.size)
 
-    _apply_dirichlet(flat, dir_idx, dir_val)
-
     # x: blocks of consecutive lines; a block never straddles two substrates so that each
-    # uses one set of coefficients.
+    # uses one set of coefficients. Dirichlet before the sweep and after it.
     lines = u.reshape(ns * nz * ny, nx)
     per_sub = nz * ny
     nb_sub = (per_sub + _X_BLOCK - 1) // _X_BLOCK
     for it in prange(ns * nb_sub):
         s = it // nb_sub
-        l0 = (it % nb_sub) * _X_BLOCK
-        m = min(_X_BLOCK, per_sub - l0)
-        _x_block(lines, s * per_sub + l0, m, c[s, 0], inv[s, 0], back[s, 0])
-    _apply_dirichlet(flat, dir_idx, dir_val)
+        l0 = s * per_sub + (it % nb_sub) * _X_BLOCK
+        m = min(_X_BLOCK, (s + 1) * per_sub - l0)
+        q0 = line_ptr[l0]
+        q1 = line_ptr[l0 + m]
+        _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
+        _x_block(lines, l0, m, c[s, 0], inv[s, 0], back[s, 0])
+        _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
 
     # y: each (substrate, z) plane is an (ny, nx) array solved along axis 0.
     nch = (nx + y_width - 1) // y_width
@@ -134,7 +150,12 @@ def _lod_step(u, c, inv, back, dir_idx, dir_val, n_dims, y_width, z_width):
         i1 = min(i0 + y_width, nx)
         s = p // nz
         _columns(u[s, p % nz], i0, i1, c[s, 1], inv[s, 1], back[s, 1])
-    _apply_dirichlet(flat, dir_idx, dir_val)
+        q0 = line_ptr[p * ny]
+        q1 = line_ptr[(p + 1) * ny]
+        if nch == 1:
+            _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
+        else:
+            _apply_dirichlet_columns(flat, dir_idx, dir_val, dir_x, q0, q1, i0, i1)
 
     if n_dims == 3:
         # z: each substrate is an (nz, ny*nx) array solved along axis 0.
@@ -146,12 +167,17 @@ def _lod_step(u, c, inv, back, dir_idx, dir_val, n_dims, y_width, z_width):
             i0 = (it % nch) * z_width
             i1 = min(i0 + z_width, m_xy)
             _columns(vol[s], i0, i1, c[s, 2], inv[s, 2], back[s, 2])
-        _apply_dirichlet(flat, dir_idx, dir_val)
+            q0 = line_ptr[s * per_sub]
+            q1 = line_ptr[(s + 1) * per_sub]
+            if nch == 1:
+                _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
+            else:
+                _apply_dirichlet_columns(flat, dir_idx, dir_val, dir_xy, q0, q1, i0, i1)
 
 
-@njit(**_JIT)
+@njit(fastmath=False, cache=True, nogil=True)
 def _apply_dirichlet_kernel(u, dir_idx, dir_val):
-    _apply_dirichlet(u.reshape(u.size), dir_idx, dir_val)
+    _apply_dirichlet(u.reshape(u.size), dir_idx, dir_val, 0, dir_idx.shape[0])
 
 
 @njit(inline="always")
@@ -323,7 +349,7 @@ class DiffusionSolver:
                 self._c[s, a] = c
                 self._inv[s, a, : sizes[a]] = 1.0 / den
                 self._back[s, a, : sizes[a]] = back
-        self._widths: dict[int, tuple[int, int]] = {}
+        self._widths: dict[int, tuple[int, int, int]] = {}
 
         self._face_mask, self._face_vals = self._face_dirichlet()
         self._set_combined(None)
@@ -356,11 +382,16 @@ class DiffusionSolver:
                 sel = on[:, s]
                 mask[s].reshape(-1)[vox[sel]] = True
                 vals[s].reshape(-1)[vox[sel]] = v[sel, s]
-        flat_mask = mask.reshape(-1)
-        # Unique, sorted flat indices: each voxel is written once per application (no
-        # write races between threads, forward memory order).
-        self._dir_idx = np.flatnonzero(flat_mask).astype(np.int64)
-        self._dir_val = vals.reshape(-1)[self._dir_idx].copy()
+        # Unique, sorted flat indices: each voxel is written once per application, by the
+        # one work item of each sweep that owns it (no write races between threads).
+        idx = np.flatnonzero(mask.reshape(-1)).astype(np.int64)
+        nz, ny, nx = self.mesh.shape
+        self._dir_idx = idx
+        self._dir_val = vals.reshape(-1)[idx].copy()
+        self._dir_x = idx % nx
+        self._dir_xy = idx % (nx * ny)
+        n_lines = self.n_substrates * nz * ny
+        self._line_ptr = np.searchsorted(idx, np.arange(n_lines + 1, dtype=np.int64) * nx)
 
     def set_dirichlet_voxels(self, voxel_indices, values, enabled) -> None:
         """Set the interior Dirichlet voxels (e.g. blood vessels), replacing earlier ones.
@@ -401,21 +432,31 @@ class DiffusionSolver:
 
     # ------------------------------------------------------------------ stepping
 
-    def _chunk_widths(self, n_threads: int) -> tuple[int, int]:
-        # Columns per work item in the y and z sweeps. Whole planes are the natural items;
-        # columns are split only when there are fewer planes than threads, in widths that
-        # are a multiple of 8 doubles (a cache line) so neighbours share fewer lines.
+    def _work_split(self, n_threads: int) -> tuple[int, int, int]:
+        """Threads to use, and column-chunk widths of the y and z sweeps.
+
+        Whole planes are the natural work items: each thread keeps the same part of the
+        data from one sweep to the next. When there are fewer planes than threads, columns
+        must be split, which moves half the data between cores twice per step; for a field
+        that fits in a core's cache that costs more than the second thread saves, so fewer
+        threads are used instead. None of this changes the results.
+        """
         if n_threads not in self._widths:
             ns, (nz, ny, nx) = self.n_substrates, self.mesh.shape
+            threads = n_threads
+            if 0 < ns * nz < n_threads and 8 * ns * nz * ny * nx <= _CACHE_RESIDENT_BYTES:
+                threads = ns * nz
 
             def width(n_items, n_cols, min_width):
-                if n_threads <= 1 or n_items >= n_threads:
-                    return n_cols
-                split = min(-(-n_threads // n_items), max(1, n_cols // min_width))
+                if threads <= 1 or n_items >= threads:
+                    return max(n_cols, 1)
+                split = min(-(-threads // n_items), max(1, n_cols // min_width))
                 w = -(-n_cols // split)
+                # a multiple of 8 doubles (a cache line), so neighbours share fewer lines
                 return min(n_cols, -(-w // 8) * 8)
 
             self._widths[n_threads] = (
+                threads,
                 width(ns * nz, nx, _MIN_Y_CHUNK),
                 width(ns, nx * ny, _MIN_Z_CHUNK),
             )
@@ -459,7 +500,17 @@ class DiffusionSolver:
             Float64, C-contiguous, shape ``(n_substrates, nz, ny, nx)``.
         """
         self._check(fields)
-        y_width, z_width = self._chunk_widths(numba.get_num_threads())
+        n_threads = numba.get_num_threads()
+        threads, y_width, z_width = self._work_split(n_threads)
+        if threads != n_threads:
+            numba.set_num_threads(threads)  # affects this calling thread only
+        try:
+            self._run_step(fields, y_width, z_width)
+        finally:
+            if threads != n_threads:
+                numba.set_num_threads(n_threads)
+
+    def _run_step(self, fields, y_width, z_width):
         _lod_step(
             fields,
             self._c,
@@ -467,6 +518,9 @@ class DiffusionSolver:
             self._back,
             self._dir_idx,
             self._dir_val,
+            self._dir_x,
+            self._dir_xy,
+            self._line_ptr,
             self.mesh.n_dimensions,
             y_width,
             z_width,

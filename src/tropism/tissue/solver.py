@@ -25,6 +25,11 @@ _VOLUME_FIELDS = ("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyt
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
 
 
+#: Below both sizes a step runs on one thread (measured: 2-core machine, growth_2d case).
+SERIAL_AGENTS = 3000
+SERIAL_VOXELS = 8000
+
+
 def _sphere_radius(volume: np.ndarray) -> np.ndarray:
     return np.cbrt(volume * (3.0 / (4.0 * math.pi)))
 
@@ -83,6 +88,10 @@ class TissueSolver:
         if self.n_substrates:
             self.diffusion.apply_dirichlet(self.fields)
         self.rule_groups, self.unsupported_rules = compile_rules(model)
+        for ct in model.cell_types:
+            if ct.mechanics.attachment_rate > 0 and not model.options.disable_automated_spring_adhesions:
+                self.unsupported_rules.append(
+                    f"cell_definition[{ct.name}]/mechanics/attachment_rate (automated spring attachments)")
         self.agents = Agents(self.n_substrates, self.n_types, len(self.tables.custom_names),
                              capacity=max(64, 2 * len(model.initial_cells)))
         self.time = 0.0
@@ -177,6 +186,19 @@ class TissueSolver:
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""
+        threads = numba.get_num_threads()
+        small = self.agents.n < SERIAL_AGENTS and self.mesh.n_voxels * max(self.n_substrates, 1) < SERIAL_VOXELS
+        if small and threads > 1:
+            # a small tissue gains nothing from threads, and on a busy machine every parallel
+            # launch can wait a scheduler slice for its second thread; results are identical
+            numba.set_num_threads(1)
+        try:
+            self._step()
+        finally:
+            if small and threads > 1:
+                numba.set_num_threads(threads)
+
+    def _step(self) -> None:
         self._diffusion_step()
         if self.mechanics_step % self.mechanics_per_phenotype == 0:
             self._phenotype()
