@@ -54,9 +54,11 @@ def test_mesh_layout_and_voxel_index():
     assert np.array_equal(m.voxel_index(c), np.arange(48))
     far = np.array([[-1e9, 1e9, 7.0], [1e9, -1e9, -1e9], [np.nan, 0.0, 1e300]])
     assert m.voxel_index(far).tolist() == [0 + 3 * (3 + 4 * 2), 2, 0 + 3 * (0 + 4 * 3)]
-    # 2D: one z layer whatever the z range, z ignored by voxel_index, volume still dx*dy*dz
-    m2 = Mesh(0, 100, 0, 60, -500, 500, 10, 20, 7, use_2d=True)
+    # 2D: one z layer centred on z = 0 whatever the z range (PhysiCell), z ignored by
+    # voxel_index, volume still dx*dy*dz
+    m2 = Mesh(0, 100, 0, 60, -500, 300, 10, 20, 7, use_2d=True)
     assert m2.shape == (1, 3, 10) and m2.voxel_volume == 1400.0
+    assert (m2.z_min, m2.z_max) == (-3.5, 3.5) and np.all(m2.centers()[:, 2] == 0.0)
     assert m2.voxel_index(np.array([[55.0, 45.0, 1e6]])).tolist() == [5 + 10 * 2]
     # BioFVM rounds a partial voxel up, but not floating-point noise (1.1/0.1 = 11.000...02)
     assert Mesh(0, 1.1, 0, 1, 0, 1, 0.1, 0.3, 1.0).shape == (1, 4, 11)

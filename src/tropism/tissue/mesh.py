@@ -41,7 +41,8 @@ class Mesh:
     Parameters
     ----------
     x_min, x_max, y_min, y_max, z_min, z_max : float
-        Domain bounds. In 2D the z range is ignored for the voxel count (``nz = 1``).
+        Domain bounds. In 2D the z range given is replaced by ``[-dz/2, dz/2]``, as
+        PhysiCell does, so the single voxel layer is centred on ``z = 0``.
     dx, dy, dz : float
         Voxel edge lengths. ``dz`` is still the voxel thickness in 2D, so that
         ``voxel_volume = dx * dy * dz`` as in BioFVM.
@@ -77,6 +78,8 @@ class Mesh:
         if self.use_2d:
             if not (math.isfinite(self.dz) and self.dz > 0.0):
                 raise TropismInputError("voxel size dz must be positive", field="dz", value=self.dz)
+            object.__setattr__(self, "z_min", -0.5 * self.dz)
+            object.__setattr__(self, "z_max", 0.5 * self.dz)
             nz = 1
         else:
             nz = _voxel_count(self.z_min, self.z_max, self.dz, "z")
@@ -124,8 +127,7 @@ class Mesh:
         Returns
         -------
         x, y, z : numpy.ndarray
-            Float arrays of lengths ``nx``, ``ny`` and ``nz``. In 2D, ``z`` holds the single
-            value ``z_min + 0.5 * dz``, as in BioFVM.
+            Float arrays of lengths ``nx``, ``ny`` and ``nz`` (in 2D ``z`` is ``[0.0]``).
         """
         x = self.x_min + (np.arange(self.nx) + 0.5) * self.dx
         y = self.y_min + (np.arange(self.ny) + 0.5) * self.dy

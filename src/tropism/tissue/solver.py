@@ -23,6 +23,7 @@ from .secretion import apply_sources, compose_sources
 
 _VOLUME_FIELDS = ("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid")
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+_INTERACTION_PARAMETERS = ("attack", "phag_live", "fusion", "phag_apoptotic", "phag_necrotic", "phag_other_dead")
 
 
 #: Below both sizes a step runs on one thread (measured: 2-core machine, growth_2d case).
@@ -101,7 +102,9 @@ class TissueSolver:
         self._sources = (np.zeros(0, np.int64), np.zeros((0, self.n_substrates)), np.zeros((0, self.n_substrates)))
         ic = model.initial_cells
         if len(ic):
-            self.add_cells(ic.positions, ic.types, volumes=ic.extra.get("volume"))
+            rows = self.add_cells(ic.positions, ic.types, volumes=ic.extra.get("volume"))
+            self._set_csv_behaviours(rows, ic.extra)
+        self._interactions_active = self._any_interaction()
         self._refresh_sources()
 
     # ----------------------------------------------------------------- agents
@@ -123,7 +126,26 @@ class TissueSolver:
             a.position[r, 2] = 0.0
         self._reset_rows(r, types, volumes)
         a.voxel[r] = self.mesh.voxel_index(a.position[r])
+        self._interactions_active = self._any_interaction()
         return r
+
+    def _set_csv_behaviours(self, rows: np.ndarray, extra: dict[str, np.ndarray]) -> None:
+        """Cells-CSV v2 columns named after a behaviour set that behaviour per cell (as PhysiCell)."""
+        from ..model import resolve_behaviour
+        from .parameters import BEHAVIOUR_TO_PARAMETER
+        m = self.model
+        for label, values in extra.items():
+            if label == "volume":
+                continue
+            beh = resolve_behaviour(label, m.substrate_names, m.cell_type_names, self.tables.custom_names)
+            if beh is None or beh[0] not in BEHAVIOUR_TO_PARAMETER:
+                self.unsupported_rules.append(f"cells CSV column '{label}'")
+                continue
+            kind, arg = beh
+            col = self.tables.custom_names.index(arg) if kind == "custom" else max(int(arg), 0)
+            vals = np.asarray(values, dtype=float)
+            ok = ~np.isnan(vals)
+            self.agents.arrays[BEHAVIOUR_TO_PARAMETER[kind]][rows[ok], col] = vals[ok]
 
     def _reset_rows(self, r: np.ndarray, types: np.ndarray, volumes: np.ndarray | None = None) -> None:
         a, tb = self.agents, self.tables
@@ -227,7 +249,7 @@ class TissueSolver:
                  a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0], a.chemo_sens, tb.normalize_gradients,
                  a.voxel, self.fields, self.shape, self.spacing, self.use_2d, a.motility_vector, a.velocity)
         removed = np.zeros(n, dtype=np.int64)
-        if self._has_interactions():
+        if self._interactions_active:
             absorbed_by = np.full(n, -1, dtype=np.int64)
             interact(n, self.seed, self.mechanics_step, dt, a.id, a.type, a.death_state, a.position, a.radius,
                      a.volume, a.rel_max_adh[:, 0], start, order, self.lo, size, dims, a.attack,
@@ -244,13 +266,11 @@ class TissueSolver:
             a.compact(removed == 0)
         self._refresh_sources()
 
-    def _has_interactions(self) -> bool:
+    def _any_interaction(self) -> bool:
+        """Whether any agent can attack, eat or fuse (checked when behaviours change)."""
         a = self.agents
         n = a.n
-        if not hasattr(self, "_interaction_columns"):
-            self._interaction_columns = ("attack", "phag_live", "fusion", "phag_apoptotic",
-                                         "phag_necrotic", "phag_other_dead")
-        return any(np.any(a.arrays[c][:n] > 0.0) for c in self._interaction_columns) or bool(
+        return any(np.any(a.arrays[c][:n] > 0.0) for c in _INTERACTION_PARAMETERS) or bool(
             np.any(a.attack_target[:n] >= 0))
 
     def _absorb(self, removed: np.ndarray, absorbed_by: np.ndarray) -> None:
@@ -341,6 +361,7 @@ class TissueSolver:
         parents = np.nonzero(divide)[0]
         if parents.size:
             self._divide(parents)
+        self._interactions_active = self._any_interaction()
         self.phenotype_step += 1
 
     def _start_death(self, rows: np.ndarray, state: int) -> None:
