@@ -77,7 +77,8 @@ def main() -> None:
         pc_rate = pc_voxels * 6000 / pc_seconds
         # the solver runs a small single plane on one thread (see DiffusionSolver._work_split)
         threads = solver._work_split(numba.get_num_threads())[0]
-        print(f"{name:<13}{voxels:>8}{args.steps:>7}{threads:>8}{best:>9.3f}{statistics.median(runs):>10.3f}"
+        median = statistics.median(runs)
+        print(f"{name:<13}{voxels:>8}{args.steps:>7}{threads:>8}{best:>9.3f}{median:>10.3f}"
               f"{rate:>11.3g}{pc_rate:>11.3g}{rate / pc_rate:>9.2f}x")
 
 

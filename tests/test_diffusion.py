@@ -272,7 +272,8 @@ def test_thread_count_does_not_change_results(use_2d, n_substrates, monkeypatch)
     enabled = np.ones((ns, 6), bool)
     enabled[-1, 2] = False
     solver = _solver(m, [1e5, 300.0][:ns], [0.1, 1.0][:ns], 0.01, enabled, np.full((ns, 6), 38.0))
-    solver.set_dirichlet_voxels(np.arange(1000, 1500, 7), np.ones((72, ns)), np.ones((72, ns), bool))
+    vessels = np.arange(1000, 1500, 7)
+    solver.set_dirichlet_voxels(vessels, np.ones((72, ns)), np.ones((72, ns), bool))
     u0 = np.random.default_rng(11).random((ns,) + m.shape)
     results = []
     for threads in (1, 2):
@@ -303,7 +304,8 @@ def test_gradient_of_linear_field_is_exact(use_2d):
     if use_2d:
         expected[:, 2] = 0.0
     for s in range(2):
-        np.testing.assert_allclose(g[s].reshape(-1, 3), np.broadcast_to(expected[s], (m.n_voxels, 3)),
+        np.testing.assert_allclose(g[s].reshape(-1, 3),
+                                   np.broadcast_to(expected[s], (m.n_voxels, 3)),
                                    rtol=1e-12, atol=1e-12)
     out = np.full_like(g, np.nan)
     assert solver.gradients(u, out=out) is out and np.array_equal(out, g)

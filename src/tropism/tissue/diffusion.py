@@ -369,7 +369,8 @@ class DiffusionSolver:
         mask = np.zeros((ns,) + m.shape, dtype=bool)
         vals = np.zeros((ns,) + m.shape)
         # (face number, index expression of its voxel layer in a (nz, ny, nx) array)
-        layers = [(0, np.s_[:, :, 0]), (1, np.s_[:, :, -1]), (2, np.s_[:, 0, :]), (3, np.s_[:, -1, :])]
+        layers = [(0, np.s_[:, :, 0]), (1, np.s_[:, :, -1]),
+                  (2, np.s_[:, 0, :]), (3, np.s_[:, -1, :])]
         if not m.use_2d:
             layers += [(4, np.s_[0, :, :]), (5, np.s_[-1, :, :])]
         for f, sl in layers:
