@@ -115,7 +115,7 @@ def _apply_dirichlet_columns(flat, idx, val, col, q0, q1, i0, i1):
 
 @njit(**_JIT)
 def _lod_step(u, c, inv, back, dir_idx, dir_val, dir_x, dir_xy, line_ptr, n_dims,
-              y_width, z_width):
+              y_width, z_width, src_voxels, src_m, src_c):
     """One LOD step of all substrates, in place; see :class:`DiffusionSolver`.
 
     Dirichlet entries ``dir_idx`` (flat indices into ``u``, sorted) are applied inside the
@@ -173,6 +173,16 @@ def _lod_step(u, c, inv, back, dir_idx, dir_val, dir_x, dir_xy, line_ptr, n_dims
                 _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
             else:
                 _apply_dirichlet_columns(flat, dir_idx, dir_val, dir_xy, q0, q1, i0, i1)
+
+    # Cells' sources and sinks, composed per voxel by the caller: ρ ← mρ + c, floored at 0.
+    # Done here, in the same compiled call, because a small domain would otherwise spend
+    # most of its time crossing from Python into compiled code.
+    per_s = nz * ny * nx
+    for q in prange(src_voxels.shape[0]):
+        v = src_voxels[q]
+        for s in range(ns):
+            val = src_m[q, s] * flat[s * per_s + v] + src_c[q, s]
+            flat[s * per_s + v] = val if val > 0.0 else 0.0
 
 
 @njit(fastmath=False, cache=True, nogil=True)
@@ -358,6 +368,8 @@ class DiffusionSolver:
                 self._back[s, a, : sizes[a]] = back
         self._widths: dict[int, tuple[int, int, int]] = {}
 
+        self._no_voxels = np.zeros(0, dtype=np.int64)
+        self._no_sources = np.zeros((0, ns))
         self._face_mask, self._face_vals = self._face_dirichlet()
         self._set_combined(None)
 
@@ -532,7 +544,40 @@ class DiffusionSolver:
             self.mesh.n_dimensions,
             y_width,
             z_width,
+            self._no_voxels,
+            self._no_sources,
+            self._no_sources,
         )
+
+    def step_with_sources(self, fields: np.ndarray, n_steps: int, voxels: np.ndarray, m: np.ndarray,
+                          c: np.ndarray) -> None:
+        """Advance ``n_steps`` steps, each followed by per-voxel affine sources ρ ← m·ρ + c.
+
+        Parameters
+        ----------
+        fields : numpy.ndarray
+            Float64, C-contiguous, shape ``(n_substrates, nz, ny, nx)``.
+        n_steps : int
+            Number of diffusion steps.
+        voxels : numpy.ndarray
+            Flat indices of the voxels with sources, shape ``(k,)``, without repeats.
+        m, c : numpy.ndarray
+            Affine coefficients per listed voxel and substrate, shape ``(k, n_substrates)``.
+            Results below 0 are set to 0.
+        """
+        self._check(fields)
+        n_threads = numba.get_num_threads()
+        threads, y_width, z_width = self._work_split(n_threads)
+        if threads != n_threads:
+            numba.set_num_threads(threads)
+        args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._dir_x, self._dir_xy,
+                self._line_ptr, self.mesh.n_dimensions, y_width, z_width, voxels, m, c)
+        try:
+            for _ in range(int(n_steps)):
+                _lod_step(fields, *args)
+        finally:
+            if threads != n_threads:
+                numba.set_num_threads(n_threads)
 
     def gradients(self, fields: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Spatial gradients of all substrates, with BioFVM's stencils.
@@ -576,3 +621,4 @@ class DiffusionSolver:
         m = self.mesh
         _gradients(fields, out, m.dx, m.dy, m.dz)
         return out
+

@@ -40,9 +40,33 @@ def build_grid(pos, n, lo, size, dims):
     return counts, order, bin_of
 
 
-def grid_geometry(lo: np.ndarray, hi: np.ndarray, reach: float, use_2d: bool):
-    """Bin edge and bin counts for interaction reach ``reach`` (µm) over box [lo, hi]."""
-    size = max(float(reach), 1e-6)
+@nb.njit(cache=True)
+def voxel_indices(pos, n, lo, spacing, shape, out):
+    """Flat voxel index (i + nx(j + ny k)) of the first ``n`` positions, clamped to the mesh."""
+    nz, ny, nx = shape[0], shape[1], shape[2]
+    for q in range(n):
+        idx = 0
+        stride = 1
+        for a, dim in ((0, nx), (1, ny), (2, nz)):
+            f = (pos[q, a] - lo[a]) / spacing[a]
+            c = 0
+            if f >= 1.0:  # also false for NaN, which lands in voxel 0
+                c = int(f) if f < dim else dim - 1
+            idx += c * stride
+            stride *= dim
+        out[q] = idx
+
+
+def grid_geometry(lo: np.ndarray, hi: np.ndarray, reach: float, use_2d: bool, n_agents: int = 0):
+    """Bin edge and bin counts for interaction reach ``reach`` (µm) over box [lo, hi].
+
+    Bins are at least ``reach`` wide, and wide enough that there are no more than about two
+    bins per agent: a sparse tissue in a big domain would otherwise pay for empty bins.
+    """
+    naxes = 2 if use_2d else 3
+    extent = np.prod((hi - lo)[:naxes])
+    sparse = (extent / (2.0 * n_agents + 1.0)) ** (1.0 / naxes)
+    size = max(float(reach), sparse, 1e-6)
     dims = np.maximum(np.ceil((hi - lo) / size).astype(np.int64), 1)
     if use_2d:
         dims[2] = 1

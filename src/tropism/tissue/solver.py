@@ -15,11 +15,11 @@ from .interactions import FUSED, interact
 from .mechanics import (cell_velocities, contact_counts, motility, spring_velocities, update_positions,
                         wall_velocities)
 from .mesh import Mesh
-from .neighbors import build_grid, grid_geometry
+from .neighbors import build_grid, grid_geometry, voxel_indices
 from .parameters import AGENT_PARAMETERS, TypeTables
 from .phenotype import death_and_cycle, update_volumes
 from .rules import apply_rules, compile_rules
-from .secretion import apply_sources, compose_sources
+from .secretion import compose_sources
 
 _VOLUME_FIELDS = ("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid")
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
@@ -64,6 +64,8 @@ class TissueSolver:
         self.hi = np.array([d.x_max, d.y_max, d.z_max])
         self.spacing = np.array([d.dx, d.dy, d.dz])
         self.shape = np.array(self.mesh.shape, dtype=np.int64)
+        # the voxel layer's own lower corner (in 2D PhysiCell centres it on z = 0)
+        self.mesh_lo = np.array([self.mesh.x_min, self.mesh.y_min, self.mesh.z_min])
         subs = model.substrates
         self.n_substrates = len(subs)
         self.n_types = len(model.cell_types)
@@ -184,27 +186,25 @@ class TissueSolver:
         n = a.n
         rmax = float(a.radius[:n].max()) if n else 1.0
         rel = float(max(1.0, a.rel_max_adh[:n].max())) if n else 1.0
-        size, dims = grid_geometry(self.lo, self.hi, 2.0 * rmax * rel, self.use_2d)
+        size, dims = grid_geometry(self.lo, self.hi, 2.0 * rmax * rel, self.use_2d, n)
         start, order, _ = build_grid(a.position, n, self.lo, size, dims)
         return start, order, size, dims
 
     def _refresh_sources(self) -> None:
         a = self.agents
         n = a.n
-        a.voxel[:n] = self.mesh.voxel_index(a.position[:n])
+        voxel_indices(a.position, n, self.mesh_lo, self.spacing, self.shape, a.voxel)
         if self.n_substrates == 0:
             return
         self._sources = compose_sources(n, a.voxel, a.volume, a.secretion, a.secretion_target, a.uptake,
                                         a.export, self.dt_diffusion, self.mesh.voxel_volume,
                                         self.mesh.n_voxels, self._slot_of)
 
-    def _diffusion_step(self) -> None:
-        if self.n_substrates == 0:
+    def _diffusion_steps(self, k: int) -> None:
+        if self.n_substrates == 0 or k == 0:
             return
-        self.diffusion.step(self.fields)
         vox, m, c = self._sources
-        if vox.shape[0]:
-            apply_sources(self.flat_fields, vox, m, c)
+        self.diffusion.step_with_sources(self.fields, k, vox, m, c)
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""
@@ -221,12 +221,11 @@ class TissueSolver:
                 numba.set_num_threads(threads)
 
     def _step(self) -> None:
-        self._diffusion_step()
+        self._diffusion_steps(1)
         if self.mechanics_step % self.mechanics_per_phenotype == 0:
             self._phenotype()
         self._mechanics()
-        for _ in range(self.diffusion_per_mechanics - 1):
-            self._diffusion_step()
+        self._diffusion_steps(self.diffusion_per_mechanics - 1)
         self.mechanics_step += 1
         self.time = self.mechanics_step * self.dt_mechanics
 
