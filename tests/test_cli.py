@@ -15,7 +15,7 @@ from tropism.model import (CellType, Clocks, Cycle, Domain, InitialCells, Model,
                            SecretionParameters, Substrate)
 from tropism.model.physicell import write_model
 
-BENCH = Path("/work/shared/bench")
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"  # the steering repo's shared/, beside the checkout
 
 
 def cli(*args, cwd) -> subprocess.CompletedProcess:

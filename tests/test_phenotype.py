@@ -356,7 +356,7 @@ def test_bench_growth_rules_if_available():
     from pathlib import Path
 
     from tropism.model.physicell import load_model
-    path = Path("/work/shared/bench/growth_2d/PhysiCell_settings.xml")
+    path = Path(__file__).resolve().parents[2] / "shared" / "bench" / "growth_2d" / "PhysiCell_settings.xml"
     if not path.is_file():
         pytest.skip("shared bench models not available")
     m = load_model(path)

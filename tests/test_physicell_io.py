@@ -14,7 +14,7 @@ from tropism.errors import TropismInputError, UnsupportedElementWarning
 from tropism.model import Model
 from tropism.model.physicell import load_model, model_to_xml_string, write_model
 
-BENCH = Path("/work/shared/bench")
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"  # the steering repo's shared/, beside the checkout
 pytestmark = pytest.mark.skipif(not BENCH.is_dir(), reason="benchmark models not available")
 
 # What the benchmark files say: cells, cell types, rules, substrates, x_min, use_2D, max_time.

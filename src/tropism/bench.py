@@ -17,7 +17,8 @@ from .model import (CellType, Clocks, Cycle, DeathModel, Domain, InitialCells, M
                     SaveOptions, SecretionParameters, Substrate)
 from .model.phenotype import default_apoptosis, default_necrosis
 
-SPACING = 15.98  # µm: 0.95 cell diameters for a 2494 µm³ cell
+#: µm: 0.95 diameters of a 2494 µm³ cell (15.984), the spacing of the shared bench layouts
+SPACING = 0.95 * 2.0 * (2494.0 * 3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
 
 #: name → (dimension, half-width µm, cells, max_time min, kind); PhysiCell 1.14.2's figures on
 #: the reference 2-core machine (shared/bench/README.md).

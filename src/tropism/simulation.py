@@ -139,9 +139,10 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
         settings_xml_text = model_to_xml_string(model)
     solver = TissueSolver(model, seed=seed)
     unsupported = list(dict.fromkeys(list(model.unsupported) + solver.unsupported_rules))
-    if solver.unsupported_rules:
-        warnings.warn("not simulated: " + "; ".join(dict.fromkeys(solver.unsupported_rules)),
-                      UnsupportedElementWarning, stacklevel=2)
+    # the loader already warned about model.unsupported; say only what the solver adds
+    extra = [u for u in dict.fromkeys(solver.unsupported_rules) if u not in model.unsupported]
+    if extra:
+        warnings.warn("not simulated: " + "; ".join(extra), UnsupportedElementWarning, stacklevel=2)
     names = model.cell_type_names
     log = PopulationLog(out, names, overwrite=True)
     mesh = solver.mesh

@@ -351,6 +351,9 @@ class TissueSolver:
             # a ruptured cell loses its fluid at the lysed rate (PhysiCell's lysed-phase entry)
             a.target_fluid_fraction[lysed] = 0.0
             a.fluid_change_rate[lysed] = tb.death_rates[a.type[lysed], 1, 1]
+            # a lysed cell is inactive in BioFVM: it no longer exchanges with the fields
+            for name in ("secretion", "uptake", "export"):
+                a.arrays[name][lysed] = 0.0
         self._start_death(np.nonzero(newly_dead == 1)[0], APOPTOTIC)
         self._start_death(np.nonzero(newly_dead == 2)[0], NECROTIC_SWELLING)
         if remove.any():
