@@ -26,7 +26,7 @@ def _bin_coord(x, lo, size, dim):
 
 
 @nb.njit(parallel=True, cache=True)
-def cell_velocities(n, pos, radius, ctype, dead, repulsion, adhesion, rel_max_adh, affinity,
+def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
                     start, order, lo, size, dims, velocity, pressure):
     """Sum of adhesion and repulsion velocities on every agent from its neighbours.
 

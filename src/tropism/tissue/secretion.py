@@ -4,7 +4,8 @@ BioFVM updates each voxel's density implicitly for each cell in it:
 ρ ← (ρ + Δt·(V_c/V_v)·S·T) / (1 + Δt·(V_c/V_v)·(S + U)), then ρ += Δt·E/V_v for net export E.
 Each update is an affine map, so the maps of all cells in a voxel compose into one
 ρ ← m·ρ + c. Cells only move at mechanics steps, so the composed maps are built once per
-mechanics step and applied at every diffusion step — same arithmetic, a fraction of the work.
+mechanics step and applied at every diffusion step (inside the diffusion kernel) — same
+arithmetic, a fraction of the work.
 """
 
 from __future__ import annotations
@@ -53,14 +54,3 @@ def compose_sources(n, voxel, volume, secretion, target, uptake, export, dt, vox
     for q in range(k):
         slot_of[voxels[q]] = -1
     return voxels[:k].copy(), m[:k].copy(), c[:k].copy()
-
-
-@nb.njit(parallel=True, cache=True)
-def apply_sources(flat_fields, voxels, m, c):
-    """Apply the composed maps: ρ ← m·ρ + c in every occupied voxel, every substrate."""
-    ns = flat_fields.shape[0]
-    for q in nb.prange(voxels.shape[0]):
-        v = voxels[q]
-        for s in range(ns):
-            val = m[q, s] * flat_fields[s, v] + c[q, s]
-            flat_fields[s, v] = val if val > 0.0 else 0.0

@@ -162,7 +162,8 @@ class TissueSolver:
         a.cyto_fluid[r] = fluid - ff * nuclear
         a.cyto_solid[r] = (total - nuclear) - (fluid - ff * nuclear)
         a.calcified_fraction[r] = vol[:, 6]
-        a.target_solid_nuclear[r] = vol[:, 2] * (1.0 - ff)
+        # a volume given per cell (cells CSV) becomes that cell's target too, as in PhysiCell
+        a.target_solid_nuclear[r] = a.nuclear_solid[r]
         a.target_cyto_to_nuclear[r] = (vol[:, 0] - vol[:, 2]) / np.maximum(vol[:, 2], 1e-12)
         a.target_fluid_fraction[r] = ff
         a.fluid_change_rate[r] = vol[:, 3]
@@ -238,14 +239,17 @@ class TissueSolver:
         dt = self.dt_mechanics
         start, order, size, dims = self._grid()
         dead = a.death_state[:n] != LIVE
-        cell_velocities(n, a.position, a.radius, a.type, dead, a.repulsion[:, 0], a.adhesion[:, 0],
+        cell_velocities(n, a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0],
                         a.rel_max_adh[:, 0], a.affinity, start, order, self.lo, size, dims, a.velocity,
                         a.pressure)
         if self.model.options.virtual_wall_at_domain_edge:
             wall_velocities(n, a.position, a.radius, self.lo, self.hi, self.use_2d, a.velocity)
         tb = self.tables
         motility(n, self.seed, self.mechanics_step, dt, a.id, a.type, dead, tb.motile, tb.motility_2d,
-                 a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0], a.chemo_sens, tb.normalize_gradients,
+                 a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0],
+                 # without calculate_gradients PhysiCell's gradients stay 0: no chemotaxis
+                 a.chemo_sens if self.model.calculate_gradients else np.zeros_like(a.chemo_sens),
+                 tb.normalize_gradients,
                  a.voxel, self.fields, self.shape, self.spacing, self.use_2d, a.motility_vector, a.velocity)
         removed = np.zeros(n, dtype=np.int64)
         if self._interactions_active:
