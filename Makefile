@@ -22,6 +22,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_throughput.py
 	$(BIN)/python benchmarks/bench_populations.py
+	$(BIN)/python benchmarks/bench_body.py
 
 clean:
 	rm -rf $(VENV) output build *.egg-info src/*.egg-info

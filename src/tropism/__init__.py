@@ -10,10 +10,13 @@ TissueSolver
     The agent-based tissue solver.
 run_model, RunSummary
     A full run with PhysiCell-compatible output.
+body
+    The whole-body compartment model (``tropism.body.simulate``).
 TropismInputError
     The one exception raised for bad input.
 """
 
+from . import body
 from .errors import TropismInputError, UnsupportedElementWarning
 from .model import (CellType, Clocks, Cycle, DeathModel, Domain, InitialCells, Model, Motility, Rule, RunOptions,
                     SaveOptions, SecretionParameters, Substrate, Volume)
@@ -24,7 +27,7 @@ from .tissue.solver import TissueSolver, set_threads
 __version__ = "0.1.0"
 
 __all__ = [
-    "CellType", "Clocks", "Cycle", "DeathModel", "Domain", "InitialCells", "Model", "Motility", "Rule",
+    "body", "CellType", "Clocks", "Cycle", "DeathModel", "Domain", "InitialCells", "Model", "Motility", "Rule",
     "RunOptions", "RunSummary", "SaveOptions", "SecretionParameters", "Substrate", "TissueSolver",
     "TropismInputError", "UnsupportedElementWarning", "Volume", "__version__", "load_model",
     "model_to_xml_string", "run_model", "set_threads", "write_model",

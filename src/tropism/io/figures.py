@@ -42,7 +42,8 @@ def _names(cell_type_names: Sequence[str] | Mapping[int, str]) -> dict[int, str]
     return {i: str(v) for i, v in enumerate(cell_type_names)}
 
 
-def _save_png(fig: Figure, path: str | os.PathLike, dpi: int) -> Path:
+def save_png(fig: Figure, path: str | os.PathLike, dpi: int) -> Path:
+    """Render a Matplotlib figure to PNG and write it atomically (Agg; no display needed)."""
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
@@ -179,7 +180,7 @@ def snapshot_png(
     n = np.asarray(positions).shape[0]
     ax.set_title(f"{_time_label(float(time))}, {n} cells")
     ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.8)
-    return _save_png(fig, path, dpi)
+    return save_png(fig, path, dpi)
 
 
 def population_figure(populations_csv: str | os.PathLike, path: str | os.PathLike, *, dpi: int = 120) -> Path:
@@ -223,7 +224,7 @@ def population_figure(populations_csv: str | os.PathLike, path: str | os.PathLik
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", ncols=2 if len(types) > 3 else 1)
     ax.set_title("Cell populations")
-    return _save_png(fig, path, dpi)
+    return save_png(fig, path, dpi)
 
 
 def _radii(cells: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -295,4 +296,4 @@ def cells_over_time_figure(
     axes[0].set_ylabel("y (micron)", fontsize="small")
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize="small")
     fig.suptitle("Cells over time")
-    return _save_png(fig, path, dpi)
+    return save_png(fig, path, dpi)

@@ -1,0 +1,178 @@
+"""The body-model scenario: who is treated, with what, how and for how long."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import TropismInputError
+from .library import ORGANS
+
+TUMOUR_SITES = ("brain", "subcutaneous", "lung", "breast")
+ROUTES = ("iv", "ia", "intranasal", "intratumoral", "intraperitoneal")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tumour(_Strict):
+    """A tumour in one organ, with its own volume and perfusion."""
+
+    site: Literal["brain", "subcutaneous", "lung", "breast"] = Field(description="host site")
+    volume_mm3: float = Field(100.0, gt=0, description="tumour volume (mm³)")
+    perfusion_ml_min_per_ml: Optional[float] = Field(None, gt=0, description="blood flow per volume; default: library")
+    chemokine: float = Field(1.0, ge=0, description="chemokine signal (SDF-1/CCL2), relative units; 1 = typical tumour")
+    inflammation: float = Field(1.0, ge=0, description="inflammation (TNF-α/IL-1β), relative units")
+
+
+class Product(_Strict):
+    """What is given: MSCs (with a diameter), exosomes (with an optional cargo) or a named drug/protein."""
+
+    kind: Literal["msc", "exosome", "drug"]
+    diameter_um: Optional[float] = Field(None, gt=0, le=100, description="MSC mean diameter; default: library")
+    diameter_cv: Optional[float] = Field(None, ge=0, le=1, description="MSC diameter coefficient of variation")
+    name: Optional[str] = Field(None, description="drug or protein name (kind = 'drug')")
+    cargo_per_unit: float = Field(0.0, ge=0, description="cargo carried per exosome (any unit)")
+
+    @model_validator(mode="after")
+    def _drug_named(self):
+        if self.kind == "drug" and not self.name:
+            raise ValueError("a drug product needs a name")
+        return self
+
+
+class Route(_Strict):
+    """Where the dose enters."""
+
+    kind: Literal["iv", "ia", "intranasal", "intratumoral", "intraperitoneal"] = "iv"
+    artery: str = Field("brain", description="for 'ia': the organ the artery feeds (carotid = 'brain')")
+
+    @model_validator(mode="after")
+    def _artery_known(self):
+        allowed = tuple(o for o in ORGANS if o != "lungs") + ("tumour",)
+        if self.artery not in allowed:
+            raise ValueError(f"unknown artery target {self.artery!r}; allowed: {', '.join(allowed)}")
+        return self
+
+
+class Schedule(_Strict):
+    """Bolus or infusion, once or repeated."""
+
+    doses: int = Field(1, ge=1, le=1000)
+    interval_h: float = Field(24.0, gt=0)
+    infusion_min: float = Field(0.0, ge=0, description="0 = bolus; otherwise the infusion length")
+
+
+class Interventions(_Strict):
+    """Factors that change capillary arrest."""
+
+    vasodilator: float = Field(1.0, ge=1.0, le=3.0, description="capillary diameter multiplier")
+    anti_adhesion: float = Field(1.0, ge=0.0, le=1.0, description="multiplier on arrest probability")
+
+
+class Scenario(_Strict):
+    """A whole-body scenario.
+
+    Parameters
+    ----------
+    species : {'mouse', 'rat', 'human'}
+    body_weight_g : float, optional
+        Default: the library's reference animal.
+    tumour : Tumour, optional
+    product : Product
+    dose : float
+        Cells, particles (exosomes) or mg (drugs), per administration.
+    route : Route
+    schedule : Schedule
+    duration_h : float
+        Simulated time.
+    output_interval_min : float
+        Spacing of the output table.
+    inflammation : dict[str, float]
+        Injury/inflammation level per organ (raises extravasation there; opens the BBB in brain).
+    interventions : Interventions
+    """
+
+    species: Literal["mouse", "rat", "human"] = "mouse"
+    body_weight_g: Optional[float] = Field(None, gt=0)
+    tumour: Optional[Tumour] = None
+    product: Product
+    dose: float = Field(gt=0)
+    route: Route = Route()
+    schedule: Schedule = Schedule()
+    duration_h: float = Field(168.0, gt=0, le=24 * 365)
+    output_interval_min: float = Field(30.0, gt=0)
+    inflammation: dict[str, float] = Field(default_factory=dict)
+    interventions: Interventions = Interventions()
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        for organ, level in self.inflammation.items():
+            if organ not in ORGANS:
+                raise ValueError(f"unknown organ {organ!r} in inflammation; allowed: {', '.join(ORGANS)}")
+            if level < 0:
+                raise ValueError(f"inflammation level must be >= 0 (got {level!r})")
+        if self.route.kind == "intratumoral" and self.tumour is None:
+            raise ValueError("route 'intratumoral' needs a tumour")
+        if self.route.kind == "ia" and self.route.artery == "tumour" and self.tumour is None:
+            raise ValueError("artery 'tumour' needs a tumour")
+        if self.duration_h * 60 / self.output_interval_min > 200_000:
+            raise ValueError("output_interval_min too small for this duration (more than 200000 rows)")
+        return self
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario TOML file.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    TropismInputError
+        If the file is missing, not TOML, or a field is wrong (names file, field, value and what is allowed).
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise TropismInputError("scenario file not found", file=str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TropismInputError(f"not valid TOML: {exc}", file=str(path)) from None
+    return scenario_from_dict(data, file=str(path))
+
+
+def scenario_from_dict(data: dict, file: str | None = None) -> Scenario:
+    """Validate a scenario given as a dict; errors become one TropismInputError."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"]
+        allowed = None
+        ctx = e.get("ctx") or {}
+        if e["type"] == "literal_error":
+            allowed = str(ctx.get("expected", ""))
+        elif e["type"] == "extra_forbidden":
+            msg, allowed = "unknown field", "see docs/body_model.md for the scenario fields"
+        elif e["type"] == "missing":
+            msg = "required field missing"
+        elif "gt" in ctx or "ge" in ctx or "lt" in ctx or "le" in ctx:
+            allowed = ", ".join(f"{k} {v}" for k, v in ctx.items())
+        elif e["type"] == "value_error":
+            msg = str(ctx.get("error", msg))
+        value = e.get("input") if e["type"] != "missing" else None
+        if isinstance(value, dict):
+            value = None
+        raise TropismInputError(msg, file=file, field=loc, value=value, allowed=allowed) from None
