@@ -27,18 +27,39 @@ def _bin_coord(x, lo, size, dim):
 
 @nb.njit(parallel=True, cache=True)
 def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
-                    start, order, lo, size, dims, velocity, pressure):
+                    start, order, lo, size, dims, velocity, pressure, near, near_affinity):
     """Sum of adhesion and repulsion velocities on every agent from its neighbours.
 
     For two cells at distance d with radii r_i, r_j (R = r_i + r_j): repulsion
     sqrt(rep_i rep_j)(1 − d/R)² while d < R, adhesion sqrt(adh_i adh_j aff_ij aff_ji)(1 − d/A)²
     while d < A = rel_i r_i + rel_j r_j, directed along the line of centres (PhysiCell 1.14).
     Each agent sums its own neighbours in bin order, so results do not depend on threads.
+
+    What the neighbour scans read is first gathered into bin order (``near``: x, y, z, r,
+    repulsion, adhesion, relative reach, type; ``near_affinity``: affinity rows), so that
+    neighbours sit next to each other in memory whatever order the agents are stored in;
+    the sums, and so the results, are the same as reading the agent arrays directly.
     """
-    for i in nb.prange(n):
-        xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
-        ri = radius[i]
-        ti = ctype[i]
+    for q in nb.prange(n):
+        j = order[q]
+        near[q, 0] = pos[j, 0]
+        near[q, 1] = pos[j, 1]
+        near[q, 2] = pos[j, 2]
+        near[q, 3] = radius[j]
+        near[q, 4] = repulsion[j]
+        near[q, 5] = adhesion[j]
+        near[q, 6] = rel_max_adh[j]
+        near[q, 7] = ctype[j]
+        for t in range(affinity.shape[1]):
+            near_affinity[q, t] = affinity[j, t]
+    for qi in nb.prange(n):
+        i = order[qi]
+        xi, yi, zi = near[qi, 0], near[qi, 1], near[qi, 2]
+        ri = near[qi, 3]
+        rep_i = near[qi, 4]
+        adh_i = near[qi, 5]
+        rel_i = near[qi, 6]
+        ti = int(near[qi, 7])
         vx = 0.0
         vy = 0.0
         vz = 0.0
@@ -51,16 +72,15 @@ def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, aff
                 for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
                     b = bx + dims[0] * (by + dims[1] * bz)
                     for q in range(start[b], start[b + 1]):
-                        j = order[q]
-                        if j == i:
+                        if q == qi:
                             continue
-                        dx = xi - pos[j, 0]
-                        dy = yi - pos[j, 1]
-                        dz = zi - pos[j, 2]
+                        dx = xi - near[q, 0]
+                        dy = yi - near[q, 1]
+                        dz = zi - near[q, 2]
                         d2 = dx * dx + dy * dy + dz * dz
-                        rj = radius[j]
+                        rj = near[q, 3]
                         big_r = ri + rj
-                        reach = rel_max_adh[i] * ri + rel_max_adh[j] * rj
+                        reach = rel_i * ri + near[q, 6] * rj
                         lim = big_r if big_r > reach else reach
                         if d2 >= lim * lim:
                             continue
@@ -72,11 +92,12 @@ def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, aff
                             t = 1.0 - d / big_r
                             t *= t
                             p += t
-                            f = t * math.sqrt(repulsion[i] * repulsion[j])
+                            f = t * math.sqrt(rep_i * near[q, 4])
                         if d < reach:
                             t = 1.0 - d / reach
                             t *= t
-                            f -= t * math.sqrt(adhesion[i] * adhesion[j] * affinity[i, ctype[j]] * affinity[j, ti])
+                            tj = int(near[q, 7])
+                            f -= t * math.sqrt(adh_i * near[q, 5] * near_affinity[qi, tj] * near_affinity[q, ti])
                         f /= d
                         vx += f * dx
                         vy += f * dy

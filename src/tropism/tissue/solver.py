@@ -101,6 +101,9 @@ class TissueSolver:
         self.mechanics_step = 0
         self.phenotype_step = 0
         self._slot_of = np.full(self.mesh.n_voxels, -1, dtype=np.int64)
+        # scratch for the mechanics kernel's bin-ordered copies (grown with the agents)
+        self._near = np.empty((0, 8))
+        self._near_affinity = np.empty((0, max(self.n_types, 1)))
         self._sources = (np.zeros(0, np.int64), np.zeros((0, self.n_substrates)), np.zeros((0, self.n_substrates)))
         ic = model.initial_cells
         if len(ic):
@@ -239,9 +242,12 @@ class TissueSolver:
         dt = self.dt_mechanics
         start, order, size, dims = self._grid()
         dead = a.death_state[:n] != LIVE
+        if self._near.shape[0] < n:
+            self._near = np.empty((a.capacity, 8))
+            self._near_affinity = np.empty((a.capacity, self.n_types))
         cell_velocities(n, a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0],
                         a.rel_max_adh[:, 0], a.affinity, start, order, self.lo, size, dims, a.velocity,
-                        a.pressure)
+                        a.pressure, self._near, self._near_affinity)
         if self.model.options.virtual_wall_at_domain_edge:
             wall_velocities(n, a.position, a.radius, self.lo, self.hi, self.use_2d, a.velocity)
         tb = self.tables
