@@ -30,8 +30,8 @@ def main() -> None:
     shared = Path(__file__).resolve().parents[2] / "shared" / "bench"
     models = args.models if args.models is not None else (shared if shared.is_dir() else None)
     print(f"models: {models or 'built-in'}; threads: {args.threads}")
-    print(f"{'case':<14}{'agents':>8}{'voxels':>9}{'loop s':>9}{'agent-steps/s':>15}{'voxel-upd/s':>13}"
-          f"{'PhysiCell':>11}{'ratio':>7}{'peak MB':>9}")
+    print(f"{'case':<14}{'agents':>10}{'voxels':>9}{'loop s':>9}{'agent-steps/s':>15}{'voxel-upd/s':>13}"
+          f"{'PhysiCell':>11}{'ratio':>7}{'peak MiB':>9}{'step s':>9}")
     for case in args.cases:
         cmd = [sys.executable, "-m", "tropism.cli", "bench", "--case", case, "--json", "--threads", str(args.threads)]
         if models is not None:
@@ -44,8 +44,10 @@ def main() -> None:
         mech = r["physicell_agent_steps_per_s"] > 0
         ours = r["agent_steps_per_s"] if mech else r["voxel_updates_per_s"]
         ref = r["physicell_agent_steps_per_s"] if mech else r["physicell_voxel_updates_per_s"]
-        print(f"{case:<14}{r['agents']:>8,}{r['voxels']:>9,}{r['wall_s']:>9.2f}{r['agent_steps_per_s']:>15.3g}"
-              f"{r['voxel_updates_per_s']:>13.3g}{ref:>11.3g}{ours / ref:>7.2f}{r['peak_rss_mb']:>9.0f}")
+        ratio = f"{ours / ref:>7.2f}" if ref else f"{'-':>7}"
+        print(f"{case:<14}{r['agents']:>10,}{r['voxels']:>9,}{r['wall_s']:>9.2f}{r['agent_steps_per_s']:>15.3g}"
+              f"{r['voxel_updates_per_s']:>13.3g}{ref:>11.3g}{ratio}{r['peak_rss_mib']:>9.0f}"
+              f"{r['mechanics_step_s']:>9.3f}")
 
 
 if __name__ == "__main__":

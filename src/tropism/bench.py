@@ -28,28 +28,48 @@ CASES: dict[str, dict] = {
     "mech_3d_10k": dict(dim=3, half=400.0, cells=10_000, max_time=60.0, physicell_agent=1.91e5),
     "diffusion_2d": dict(dim=2, half=2100.0, cells=0, max_time=60.0, physicell_voxel=6.47e7),
     "diffusion_3d": dict(dim=3, half=400.0, cells=0, max_time=60.0, physicell_voxel=4.30e7),
+    # a million cells in a 3D ball with three substrates (oxygen, a drug, a chemokine)
+    "million_3d": dict(dim=3, half=1000.0, cells=1_000_000, max_time=0.5, substrates=3),
 }
 
 
 def packed_positions(n: int, dim: int, spacing: float = SPACING) -> np.ndarray:
-    """The ``n`` points of a hexagonal (2D) or fcc (3D) lattice nearest the origin."""
+    """The ``n`` points of a hexagonal (2D) or fcc (3D) lattice nearest the origin.
+
+    Only lattice points inside a slightly larger disc/ball than the ``n`` points fill are
+    generated (one layer of the lattice at a time), so a million points need ~100 MB, not GBs.
+    """
     if n == 0:
         return np.zeros((0, 3))
+    # area (volume) per lattice point: s²·√3/2 (hexagonal), s³/√2 (fcc)
+    per_point = spacing**2 * np.sqrt(3.0) / 2.0 if dim == 2 else spacing**3 / np.sqrt(2.0)
+    radius = (n * per_point / np.pi) ** 0.5 if dim == 2 else (3.0 * n * per_point / (4.0 * np.pi)) ** (1.0 / 3.0)
+    reach = 1.1 * radius + 2.0 * spacing
+    chunks = []
     if dim == 2:
-        k = int(np.ceil(np.sqrt(n) * 1.2)) + 2
-        i, j = np.meshgrid(np.arange(-k, k + 1), np.arange(-k, k + 1), indexing="ij")
-        x = (i + 0.5 * j) * spacing
-        y = j * spacing * np.sqrt(3.0) / 2.0
-        pts = np.stack([x.ravel(), y.ravel(), np.zeros(x.size)], axis=1)
+        k = int(np.ceil(reach / (spacing * np.sqrt(3.0) / 2.0))) + 1
+        i = np.arange(-2 * k, 2 * k + 1)
+        for j in range(-k, k + 1):
+            x = (i + 0.5 * j) * spacing
+            y = np.full(x.shape, j * spacing * np.sqrt(3.0) / 2.0)
+            keep = x * x + y * y <= reach * reach
+            chunks.append(np.stack([x[keep], y[keep], np.zeros(int(keep.sum()))], axis=1))
     else:
         a = spacing * np.sqrt(2.0)
-        k = int(np.ceil(np.cbrt(n / 4.0) * 1.5)) + 2
-        g = np.arange(-k, k + 1)
-        base = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3).astype(float)
+        k = int(np.ceil(reach / a)) + 1
+        g = np.arange(-k, k + 1, dtype=float)
+        gx, gy = np.meshgrid(g, g, indexing="ij")
         offsets = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
-        pts = (base[:, None, :] + offsets[None]).reshape(-1, 3) * a
+        for gz in g:
+            for off in offsets:
+                x, y, z = (gx.ravel() + off[0]) * a, (gy.ravel() + off[1]) * a, (gz + off[2]) * a
+                keep = x * x + y * y + z * z <= reach * reach
+                chunks.append(np.stack([x[keep], y[keep], np.full(int(keep.sum()), z)], axis=1))
+    pts = np.concatenate(chunks)
     r = np.einsum("ij,ij->i", pts, pts)
     order = np.lexsort((pts[:, 2], pts[:, 1], pts[:, 0], np.round(r, 6)))
+    if order.size < n:
+        raise ValueError(f"lattice too small for {n} points")
     return pts[order[:n]]
 
 
@@ -71,9 +91,15 @@ def case_model(name: str) -> Model:
                     apoptosis=apoptosis, necrosis=necrosis, motility=Motility(enabled=False, speed=0.0),
                     secretion={"oxygen": SecretionParameters(uptake_rate=0.0 if diffusion_only else 10.0,
                                                              secretion_target=0.0)})
+    substrates = [oxygen]
+    if c.get("substrates", 1) == 3:
+        # a drug and a chemokine with generic-cytokine transport (PhysiCell cancer–immune sample)
+        substrates += [Substrate(name=name, diffusion_coefficient=1000.0, decay_rate=0.016) for name in ("drug", "chemokine")]
+        cell.secretion["chemokine"] = SecretionParameters(secretion_rate=0.1, secretion_target=1.0)
+        cell.secretion["drug"] = SecretionParameters(uptake_rate=0.1)
     n = max(c["cells"], 1)
     positions = packed_positions(c["cells"], dim) if c["cells"] else np.zeros((1, 3))
-    return Model(domain=domain, clocks=Clocks(max_time=c["max_time"]), substrates=[oxygen], cell_types=[cell],
+    return Model(domain=domain, clocks=Clocks(max_time=c["max_time"]), substrates=substrates, cell_types=[cell],
                  save=SaveOptions(full_data_enabled=False),
                  initial_cells=InitialCells(positions=positions, types=np.zeros(n, dtype=np.int64)),
                  source=f"<bench:{name}>")
@@ -97,7 +123,7 @@ def run_case(name: str, threads: int | None = None, models_dir: str | Path | Non
     """Time one case's main loop; returns a dict of figures (see ``tropism bench``)."""
     from .tissue.solver import TissueSolver, set_threads
     set_threads(threads)
-    if models_dir is not None:
+    if models_dir is not None and (Path(models_dir) / name).is_dir():
         from .model.physicell import load_model
         model = load_model(Path(models_dir) / name / "PhysiCell_settings.xml")
     else:
@@ -106,10 +132,13 @@ def run_case(name: str, threads: int | None = None, models_dir: str | Path | Non
     solver = TissueSolver(model)
     n_steps = int(round(model.clocks.max_time / model.clocks.dt_mechanics))
     agent_steps = 0
+    step_times = []
     t0 = time.perf_counter()
     for _ in range(n_steps):
         agent_steps += solver.agents.n
+        ts = time.perf_counter()
         solver.step()
+        step_times.append(time.perf_counter() - ts)
     wall = time.perf_counter() - t0
     voxels = solver.mesh.n_voxels
     diffusion_steps = n_steps * solver.diffusion_per_mechanics
@@ -128,11 +157,12 @@ def run_case(name: str, threads: int | None = None, models_dir: str | Path | Non
         "physicell_agent_steps_per_s": c.get("physicell_agent", 0.0),
         "physicell_voxel_updates_per_s": c.get("physicell_voxel", 0.0),
         "threads": int(set_threads(None)),
-        "peak_rss_mb": _peak_rss_mb(),
+        "mechanics_step_s": float(np.median(step_times)),
+        "peak_rss_mib": _peak_rss_mib(),
     }
 
 
-def _peak_rss_mb() -> float:
+def _peak_rss_mib() -> float:
     try:
         import resource
     except ImportError:  # not on Windows
