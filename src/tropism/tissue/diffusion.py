@@ -185,6 +185,89 @@ def _lod_step(u, c, inv, back, dir_idx, dir_val, dir_x, dir_xy, line_ptr, n_dims
             flat[s * per_s + v] = val if val > 0.0 else 0.0
 
 
+@njit(**_JIT)
+def _lod_step_two_ends(u, c, inv, back, dir_idx, dir_val, line_ptr, half, scratch, src_voxels, src_m,
+                       src_c):
+    """One LOD step of a single 2D plane, its rows split in two halves that never swap cores.
+
+    Each half x-solves its own rows; the y solve eliminates downwards in the top half and
+    upwards in the bottom half (the matrix is symmetric end to end, so the bottom half uses
+    the same pivots mirrored), the two meet in a 2 × 2 solve of rows ``half − 1`` and
+    ``half``, and each half back-substitutes outwards. The arithmetic is the same whether the
+    two halves run on one thread or two, so results do not depend on the thread count.
+    """
+    ny, nx = u.shape[2], u.shape[3]
+    flat = u.reshape(u.size)
+    plane = u[0, 0]
+    cx, invx, backx = c[0, 0], inv[0, 0], back[0, 0]
+    cy, invy, backy = c[0, 1], inv[0, 1], back[0, 1]
+    for h in prange(2):
+        r0 = 0 if h == 0 else half
+        r1 = half if h == 0 else ny
+        for l0 in range(r0, r1, _X_BLOCK):
+            k = min(_X_BLOCK, r1 - l0)
+            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + k])
+            _x_block(plane, l0, k, cx, invx, backx)
+            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + k])
+        if h == 0:
+            row = plane[0]
+            d = invy[0]
+            for i in range(nx):
+                row[i] *= d
+            for j in range(1, half):
+                d = invy[j]
+                prev = plane[j - 1]
+                row = plane[j]
+                for i in range(nx):
+                    row[i] = (row[i] + cy * prev[i]) * d
+            for i in range(nx):
+                scratch[0, i] = plane[half - 1, i]
+        else:
+            row = plane[ny - 1]
+            d = invy[0]
+            for i in range(nx):
+                row[i] *= d
+            for j in range(ny - 2, half - 1, -1):
+                d = invy[ny - 1 - j]
+                nxt = plane[j + 1]
+                row = plane[j]
+                for i in range(nx):
+                    row[i] = (row[i] + cy * nxt[i]) * d
+            for i in range(nx):
+                scratch[1, i] = plane[half, i]
+    b_top = backy[half - 1]
+    b_bottom = backy[ny - 1 - half]
+    pivot = 1.0 - b_top * b_bottom
+    for h in prange(2):
+        if h == 0:
+            row = plane[half - 1]
+            for i in range(nx):
+                row[i] = (scratch[0, i] + b_top * scratch[1, i]) / pivot
+            for j in range(half - 2, -1, -1):
+                b = backy[j]
+                nxt = plane[j + 1]
+                row = plane[j]
+                for i in range(nx):
+                    row[i] += b * nxt[i]
+            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[0], line_ptr[half])
+        else:
+            row = plane[half]
+            for i in range(nx):
+                upper = (scratch[0, i] + b_top * scratch[1, i]) / pivot
+                row[i] = scratch[1, i] + b_bottom * upper
+            for j in range(half + 1, ny):
+                b = backy[ny - 1 - j]
+                prev = plane[j - 1]
+                row = plane[j]
+                for i in range(nx):
+                    row[i] += b * prev[i]
+            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[half], line_ptr[ny])
+    for q in prange(src_voxels.shape[0]):
+        v = src_voxels[q]
+        val = src_m[q, 0] * flat[v] + src_c[q, 0]
+        flat[v] = val if val > 0.0 else 0.0
+
+
 @njit(fastmath=False, cache=True, nogil=True)
 def _apply_dirichlet_kernel(u, dir_idx, dir_val):
     _apply_dirichlet(u.reshape(u.size), dir_idx, dir_val, 0, dir_idx.shape[0])
@@ -367,6 +450,12 @@ class DiffusionSolver:
                 self._inv[s, a, : sizes[a]] = 1.0 / den
                 self._back[s, a, : sizes[a]] = back
         self._widths: dict[int, tuple[int, int, int]] = {}
+        # A single 2D plane is solved in two halves of rows that stay on their own cores
+        # (see _lod_step_two_ends); the split row is a block boundary of the x sweep.
+        self._half = 0
+        if ns == 1 and d == 2 and mesh.ny >= 4:
+            self._half = min(max(((mesh.ny // 2 + _X_BLOCK - 1) // _X_BLOCK) * _X_BLOCK, 2), mesh.ny - 2)
+        self._scratch = np.zeros((2, mesh.nx))
 
         self._no_voxels = np.zeros(0, dtype=np.int64)
         self._no_sources = np.zeros((0, ns))
@@ -453,6 +542,11 @@ class DiffusionSolver:
     # ------------------------------------------------------------------ stepping
 
     def _work_split(self, n_threads: int) -> tuple[int, int, int]:
+        if self._half:  # one 2D plane: always two halves of rows, on up to two threads
+            return min(n_threads, 2), self.mesh.nx, self.mesh.nx * self.mesh.ny
+        return self._work_split_planes(n_threads)
+
+    def _work_split_planes(self, n_threads: int) -> tuple[int, int, int]:
         """Threads to use, and column-chunk widths of the y and z sweeps.
 
         Whole planes are the natural work items: each thread keeps the same part of the
@@ -530,7 +624,13 @@ class DiffusionSolver:
             if threads != n_threads:
                 numba.set_num_threads(n_threads)
 
-    def _run_step(self, fields, y_width, z_width):
+    def _run_step(self, fields, y_width, z_width, voxels=None, m=None, c=None):
+        if voxels is None:
+            voxels, m, c = self._no_voxels, self._no_sources, self._no_sources
+        if self._half:
+            _lod_step_two_ends(fields, self._c, self._inv, self._back, self._dir_idx, self._dir_val,
+                               self._line_ptr, self._half, self._scratch, voxels, m, c)
+            return
         _lod_step(
             fields,
             self._c,
@@ -544,9 +644,9 @@ class DiffusionSolver:
             self.mesh.n_dimensions,
             y_width,
             z_width,
-            self._no_voxels,
-            self._no_sources,
-            self._no_sources,
+            voxels,
+            m,
+            c,
         )
 
     def step_with_sources(self, fields: np.ndarray, n_steps: int, voxels: np.ndarray, m: np.ndarray,
@@ -570,11 +670,17 @@ class DiffusionSolver:
         threads, y_width, z_width = self._work_split(n_threads)
         if threads != n_threads:
             numba.set_num_threads(threads)
-        args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._dir_x, self._dir_xy,
-                self._line_ptr, self.mesh.n_dimensions, y_width, z_width, voxels, m, c)
+        if self._half:
+            kernel = _lod_step_two_ends
+            args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._line_ptr, self._half,
+                    self._scratch, voxels, m, c)
+        else:
+            kernel = _lod_step
+            args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._dir_x, self._dir_xy,
+                    self._line_ptr, self.mesh.n_dimensions, y_width, z_width, voxels, m, c)
         try:
             for _ in range(int(n_steps)):
-                _lod_step(fields, *args)
+                kernel(fields, *args)
         finally:
             if threads != n_threads:
                 numba.set_num_threads(n_threads)
