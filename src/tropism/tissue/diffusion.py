@@ -178,6 +178,8 @@ def _lod_step(u, c, inv, back, dir_idx, dir_val, dir_x, dir_xy, line_ptr, n_dims
     # Done here, in the same compiled call, because a small domain would otherwise spend
     # most of its time crossing from Python into compiled code.
     per_s = nz * ny * nx
+    if src_voxels.shape[0] == 0:  # no parallel launch for nothing
+        return
     for q in prange(src_voxels.shape[0]):
         v = src_voxels[q]
         for s in range(ns):
@@ -262,6 +264,8 @@ def _lod_step_two_ends(u, c, inv, back, dir_idx, dir_val, line_ptr, half, scratc
                 for i in range(nx):
                     row[i] += b * prev[i]
             _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[half], line_ptr[ny])
+    if src_voxels.shape[0] == 0:
+        return
     for q in prange(src_voxels.shape[0]):
         v = src_voxels[q]
         val = src_m[q, 0] * flat[v] + src_c[q, 0]
