@@ -60,12 +60,13 @@ def voxel_indices(pos, n, lo, spacing, shape, out):
 def grid_geometry(lo: np.ndarray, hi: np.ndarray, reach: float, use_2d: bool, n_agents: int = 0):
     """Bin edge and bin counts for interaction reach ``reach`` (µm) over box [lo, hi].
 
-    Bins are at least ``reach`` wide, and wide enough that there are no more than about two
-    bins per agent: a sparse tissue in a big domain would otherwise pay for empty bins.
+    Bins are at least ``reach`` wide, and no more numerous than max(8 per agent, 2²⁰): a few
+    cells in a big domain would otherwise pay for millions of empty bins, while a dense
+    tissue in a mostly empty domain keeps bins as small as its reach (fewer candidates).
     """
     naxes = 2 if use_2d else 3
     extent = np.prod((hi - lo)[:naxes])
-    sparse = (extent / (2.0 * n_agents + 1.0)) ** (1.0 / naxes)
+    sparse = (extent / max(8.0 * n_agents, float(1 << 20))) ** (1.0 / naxes)
     size = max(float(reach), sparse, 1e-6)
     dims = np.maximum(np.ceil((hi - lo) / size).astype(np.int64), 1)
     if use_2d:
