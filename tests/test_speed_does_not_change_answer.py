@@ -1,0 +1,53 @@
+"""Speed choices (bin size, thread count) change at most the round-off, never the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tropism.tissue.solver as solver_module
+from tropism.bench import case_model, packed_positions
+from tropism.model import InitialCells
+from tropism.tissue.solver import TissueSolver, set_threads
+
+
+def _model():
+    model = case_model("mech_2d_10k")
+    pos = packed_positions(2000, 2)
+    pos += np.random.default_rng(5).normal(0.0, 2.0, pos.shape) * [1, 1, 0]  # out of equilibrium
+    model.initial_cells = InitialCells(positions=pos, types=np.zeros(len(pos), dtype=np.int64))
+    return model
+
+
+def _run(model, steps=60):
+    s = TissueSolver(model)
+    for _ in range(steps):
+        s.step()
+    return s.agents.position[: s.agents.n].copy(), s.fields.copy()
+
+
+def test_bin_size_changes_only_round_off(monkeypatch):
+    model = _model()
+    ref_pos, ref_fields = _run(model)
+    original = solver_module.grid_geometry
+
+    def coarse(lo, hi, reach, use_2d, n_agents=0):
+        return original(lo, hi, 1.7 * reach, use_2d, n_agents)  # other bins, other summation order
+
+    monkeypatch.setattr(solver_module, "grid_geometry", coarse)
+    pos, fields = _run(model)
+    np.testing.assert_allclose(pos, ref_pos, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fields, ref_fields, rtol=1e-12, atol=1e-12)
+    assert np.abs(ref_pos - model.initial_cells.positions).max() > 0.5  # the cells really moved
+
+
+def test_thread_count_changes_nothing():
+    model = _model()
+    try:
+        set_threads(1)
+        one = _run(model, steps=30)
+        set_threads(2)
+        two = _run(model, steps=30)
+    finally:
+        set_threads(2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
