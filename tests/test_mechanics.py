@@ -22,13 +22,7 @@ from tropism.tissue.solver import TissueSolver, set_threads
 ADH, REP, REL = 0.4, 10.0, 1.25
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one kernel thread (fast and load-independent on a busy 2-core machine)."""
-    before = numba.get_num_threads()
-    set_threads(1)
-    yield
-    set_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def cell_type(name="a", *, adhesion=ADH, repulsion=REP, cycle_rate=0.0, apoptosis=0.0, necrosis=0.0,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 import pytest
 
@@ -20,18 +19,13 @@ from tropism.model import (CellType, Clocks, Cycle, Domain, InitialCells, Mechan
 from tropism.model.phenotype import default_apoptosis, default_necrosis
 from tropism.tissue.agents import APOPTOTIC, LIVE
 from tropism.tissue.rules import apply_rules, compile_rules
-from tropism.tissue.solver import TissueSolver, set_threads
+from tropism.tissue.solver import TissueSolver
 
 DT = 6.0
 SEEDS = (1, 2, 3, 4, 5)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = numba.get_num_threads()
-    set_threads(1)
-    yield
-    set_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def cell_type(name="a", *, cycle_rate=0.0, apoptosis=0.0, necrosis=0.0, type_id=0, interacting=False) -> CellType:

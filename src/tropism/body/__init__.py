@@ -82,7 +82,8 @@ def simulate(scenario: Scenario | dict, params: dict | None = None, times_min=No
                     tissue[:, ci] += x[:, j]
     an = anatomy(sc)
     plasma = syss[0].v1_ml if sc.product.kind == "drug" else an.phys.plasma_volume_ml  # type: ignore[attr-defined]
-    total = sc.dose * sum(1 for _ in range(sch.doses) if _ * sch.interval_h * 60.0 <= times[-1])
+    doses_given = sum(1 for k in range(sch.doses) if k * sch.interval_h * 60.0 <= times[-1])
+    total = sc.dose * doses_given
     return BodyResult(sc.product.kind, times, comps, viable, label, tissue, cleared, dead,
                       given_by(times, boluses, infusions), {k: v for k, v in delivered.items() if v.any()},
                       plasma, total, sc.product.cargo_per_unit, getattr(syss[0], "kp", None))

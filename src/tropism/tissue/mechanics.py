@@ -137,8 +137,9 @@ def wall_velocities(n, pos, radius, lo, hi, use_2d, velocity):
 
 
 @nb.njit(parallel=True, cache=True)
-def motility(n, seed, step, dt, ids, ctype, dead, motile, motility_2d, speed, persistence, bias,
-             chemo_sens, normalize, voxel, fields, shape, spacing, use_2d, motility_vector, velocity):
+def motility(n, seed, step, dt, ids, ctype, death_state, motile, motility_2d, speed, persistence, bias,
+             chemo_sens, normalize, use_gradients, voxel, fields, shape, spacing, use_2d, motility_vector,
+             velocity):
     """Persistent biased random walk; redraw with probability dt/persistence per step.
 
     A redrawn motility vector is speed·normalise(bias·g + (1 − bias)·ξ), ξ a random unit
@@ -150,7 +151,7 @@ def motility(n, seed, step, dt, ids, ctype, dead, motile, motility_2d, speed, pe
     ns = chemo_sens.shape[1]
     for i in nb.prange(n):
         t = ctype[i]
-        if dead[i] or not motile[t]:
+        if death_state[i] != 0 or not motile[t]:
             motility_vector[i, 0] = 0.0
             motility_vector[i, 1] = 0.0
             motility_vector[i, 2] = 0.0
@@ -171,7 +172,7 @@ def motility(n, seed, step, dt, ids, ctype, dead, motile, motility_2d, speed, pe
             gy = 0.0
             gz = 0.0
             b = bias[i]
-            if b > 0.0:
+            if b > 0.0 and use_gradients:  # without gradients PhysiCell's bias direction stays 0
                 v = voxel[i]
                 k = v // (nx * ny)
                 j = (v // nx) % ny

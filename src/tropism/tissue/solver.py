@@ -241,7 +241,6 @@ class TissueSolver:
             return
         dt = self.dt_mechanics
         start, order, size, dims = self._grid()
-        dead = a.death_state[:n] != LIVE
         if self._near.shape[0] < n:
             self._near = np.empty((a.capacity, 8))
             self._near_affinity = np.empty((a.capacity, self.n_types))
@@ -251,12 +250,10 @@ class TissueSolver:
         if self.model.options.virtual_wall_at_domain_edge:
             wall_velocities(n, a.position, a.radius, self.lo, self.hi, self.use_2d, a.velocity)
         tb = self.tables
-        motility(n, self.seed, self.mechanics_step, dt, a.id, a.type, dead, tb.motile, tb.motility_2d,
-                 a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0],
-                 # without calculate_gradients PhysiCell's gradients stay 0: no chemotaxis
-                 a.chemo_sens if self.model.calculate_gradients else np.zeros_like(a.chemo_sens),
-                 tb.normalize_gradients,
-                 a.voxel, self.fields, self.shape, self.spacing, self.use_2d, a.motility_vector, a.velocity)
+        motility(n, self.seed, self.mechanics_step, dt, a.id, a.type, a.death_state, tb.motile, tb.motility_2d,
+                 a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0], a.chemo_sens, tb.normalize_gradients,
+                 self.model.calculate_gradients, a.voxel, self.fields, self.shape, self.spacing, self.use_2d,
+                 a.motility_vector, a.velocity)
         removed = np.zeros(n, dtype=np.int64)
         if self._interactions_active:
             absorbed_by = np.full(n, -1, dtype=np.int64)
