@@ -21,6 +21,12 @@ err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
 
+def _warn(text: str) -> None:
+    # the text holds element paths such as cell_definition[tumor]: never read it as markup
+    err.print("[yellow]warning:[/] ", end="")
+    err.print(text, markup=False, highlight=False)
+
+
 def _load(model_path: Path):
     from .model.physicell import load_model
     with warnings.catch_warnings(record=True) as caught:
@@ -28,7 +34,7 @@ def _load(model_path: Path):
         model = load_model(model_path)
     for w in caught:
         if issubclass(w.category, UnsupportedElementWarning):
-            err.print(f"[yellow]warning:[/] {w.message}")
+            _warn(str(w.message))
     return model
 
 
@@ -60,7 +66,7 @@ def run(
 
             summary = run_model(model, out_dir, seed=seed, threads=threads, png=png, progress=progress)
     for w in caught:
-        err.print(f"[yellow]warning:[/] {w.message}")
+        _warn(str(w.message))
     state = "interrupted at" if summary.interrupted else "finished at"
     out.print(f"{state} t = {summary.time:g} min: {summary.agents:,} agents, {summary.saves} saves, "
               f"{summary.wall_s:.1f} s wall, {summary.agent_steps / max(summary.wall_s, 1e-9):.3g} agent-steps/s "
@@ -70,17 +76,20 @@ def run(
 @app.command()
 def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML to validate.")) -> None:
     """Load and validate a model without running it; print what it holds."""
-    from .tissue.rules import compile_rules
+    from .tissue.support import not_simulated
     model = _load(model_path)
-    _, unsupported = compile_rules(model)
-    for u in unsupported:
-        err.print(f"[yellow]warning:[/] not simulated: {u}")
+    for u in not_simulated(model):
+        if u in model.unsupported:
+            continue  # the loader's warning named it already
+        _warn(f"not simulated: {u}")
     d = model.domain
     out.print(f"{model.source}: {'2D' if d.use_2d else '3D'} domain [{d.x_min:g}, {d.x_max:g}] x "
               f"[{d.y_min:g}, {d.y_max:g}] x [{d.z_min:g}, {d.z_max:g}] um, max_time {model.clocks.max_time:g} min")
     out.print(f"  substrates: {', '.join(model.substrate_names) or '-'}")
-    out.print(f"  cell types: {', '.join(model.cell_type_names)}; {len(model.initial_cells):,} initial cells; "
-              f"{len(model.rules)} rules")
+    placed = f"{len(model.initial_cells):,} initial cells"
+    if model.random_cells_per_type:
+        placed += f" + {model.random_cells_per_type:,} per type at random (number_of_cells)"
+    out.print(f"  cell types: {', '.join(model.cell_type_names)}; {placed}; {len(model.rules)} rules")
 
 
 @app.command()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from ._base import Record
 from .domain import Clocks, Domain, RunOptions, SaveOptions
@@ -55,11 +55,25 @@ class Model(Record):
     initial_cells: InitialCells = Field(default_factory=InitialCells)
     rules: list[Rule] = Field(default_factory=list)
     user_parameters: dict[str, UserParameter] = Field(default_factory=dict)
+    #: Cells of each type placed uniformly at random in the domain before the cells CSV:
+    #: PhysiCell's template project does this for its user parameter ``number_of_cells``.
+    random_cells_per_type: int = Field(default=0, ge=0)
     #: Names of elements that were read but are not simulated; reported once per run.
     unsupported: list[str] = Field(default_factory=list)
     #: The file the model came from (for messages), and the folder relative paths start from.
     source: str = ""
     base_dir: Path = Path(".")
+
+    #: Line numbers of each ``unsupported`` entry in the source file (for messages).
+    _lines: dict[str, list[int]] = PrivateAttr(default_factory=dict)
+
+    def where(self, item: str) -> str:
+        """An ``unsupported`` entry with the line(s) of the source file it came from."""
+        lines = self._lines.get(item)
+        if not lines:
+            return item
+        shown = ", ".join(str(n) for n in lines[:5]) + (", ..." if len(lines) > 5 else "")
+        return f"{item} (line{'s' if len(lines) > 1 else ''} {shown})"
 
     @property
     def substrate_names(self) -> list[str]:

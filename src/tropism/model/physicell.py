@@ -192,8 +192,8 @@ def load_model(path: str | os.PathLike[str]) -> Model:
     model = _Reader(p).read()
     if model.unsupported:
         warnings.warn(
-            f"{p}: {len(model.unsupported)} element(s) read but not simulated: "
-            + "; ".join(model.unsupported),
+            f"{p}: {len(model.unsupported)} element(s) read but not simulated or ignored: "
+            + "; ".join(model.where(u) for u in model.unsupported),
             UnsupportedElementWarning, stacklevel=2)
     return model
 
@@ -205,6 +205,13 @@ class _Reader:
         self.path = path
         self.file = str(path)
         self.unsupported: list[str] = []
+        self.lines: dict[str, list[int]] = {}
+
+    def ignored(self, node: Node, why: str) -> None:
+        """Report ``node`` as read and ignored (with its line), without failing."""
+        key = f"{node.path}: {why}"
+        self.unsupported.append(key)
+        self.lines.setdefault(key, []).append(node.line)
 
     # -- errors and scalar values --------------------------------------------------------------
     def fail(self, node: Node | None, message: str, value: Any = None, allowed: str | None = None,
@@ -349,16 +356,22 @@ class _Reader:
         cells = self.initial_cells(root.child("initial_conditions"), cell_types, base)
         rules = self.rules(root.child("cell_rules"), cell_types, substrates, base)
         user_parameters = self.user_parameters(root.child("user_parameters"))
+        random_cells = self.random_cells(root.child("user_parameters"))
         # Empty elements (e.g. ``<molecular />``) carry nothing and are not reported.
-        unsupported = [n.path for n in root.unused() if n.children or n.text or n.attrib]
-        unsupported += self.unsupported
+        unused = [n for n in root.unused() if n.children or n.text or n.attrib]
+        for n in unused:
+            self.lines.setdefault(n.path, []).append(n.line)
+        unsupported = [n.path for n in unused] + self.unsupported
         unsupported = list(dict.fromkeys(unsupported))
         data = dict(domain=domain, clocks=clocks, save=save, options=options, substrates=substrates,
                     calculate_gradients=calc_gradients, track_internalized_substrates=track,
                     cell_types=cell_types, initial_cells=cells, rules=rules,
-                    user_parameters=user_parameters, unsupported=unsupported, source=self.file,
+                    user_parameters=user_parameters, random_cells_per_type=random_cells,
+                    unsupported=unsupported, source=self.file,
                     base_dir=base)
-        return self.validate(Model, data, {}, root)
+        model = self.validate(Model, data, {}, root)
+        model._lines = {k: sorted(set(v)) for k, v in self.lines.items()}
+        return model
 
     # -- simple sections -----------------------------------------------------------------------
     def domain(self, node: Node) -> Domain:
@@ -748,6 +761,10 @@ class _Reader:
                 inter[field] = rate
                 locs[("interactions", field)] = legacy
         self.table(node, _PHAGOCYTOSIS + _ATTACK, inter, locs, ("interactions",))
+        stale = node.child("damage_rate")
+        if stale is not None:  # its pre-1.14 place: PhysiCell 1.14 reads it from <cell_integrity> only
+            stale.mark(True)
+            self.ignored(stale, "damage_rate belongs in <cell_integrity>; PhysiCell 1.14 ignores it here too")
         for list_tag, item_tag, field, _default in _INTERACTION_MAPS:
             sub = node.child(list_tag)
             if sub is not None:
@@ -762,8 +779,9 @@ class _Reader:
                           data["transformation_rates"], locs, ("transformation_rates",))
         own = data["transformation_rates"].get(data["name"], 0.0)
         if own > 1e-16:
-            self.fail(locs[("transformation_rates", data["name"])],
-                      "a cell type cannot transform into itself", own, "0")
+            self.ignored(locs[("transformation_rates", data["name"])],
+                         f"a cell type cannot transform into itself (rate {own:g}); ignored, as PhysiCell does")
+            data["transformation_rates"][data["name"]] = 0.0
 
     def integrity(self, node: Node, data: dict, locs: dict, names: list[str], subs: list[str]) -> None:
         self.table(node, _INTEGRITY, data["interactions"], locs, ("interactions",))
@@ -775,7 +793,11 @@ class _Reader:
         for item in node.all(item_tag):
             key = item.attrib.get(attr, "")
             if key not in allowed:
-                self.fail(item, f"unknown {what} in <{item_tag}>", key, ", ".join(allowed))
+                # PhysiCell warns and skips an entry for a type or substrate the model lacks
+                # (PhysiCell Studio leaves such entries behind); so do we, naming it.
+                item.mark(True)
+                self.ignored(item, f"unknown {what} '{key}' (allowed: {', '.join(allowed)}); ignored, as PhysiCell does")
+                continue
             out[key] = self.value(item, "float")
             locs[prefix + (key,)] = item
 
@@ -932,6 +954,16 @@ class _Reader:
                     data[attr] = c.attrib[attr]
             out[c.tag] = self.validate(UserParameter, data, {}, c)
         return out
+
+    def random_cells(self, node: Node | None) -> int:
+        """``number_of_cells``: how many cells of each type PhysiCell's template places at random."""
+        c = node.child("number_of_cells") if node is not None else None
+        if c is None:
+            return 0
+        n = self.value(c, "int")
+        if n < 0 or n > 10_000_000:
+            self.fail(c, "number_of_cells out of range", n, "a whole number from 0 to 10,000,000 (cells per type)")
+        return n
 
 
 def _normalise_tables(data: dict, names: list[str], subs: list[str]) -> None:

@@ -20,6 +20,7 @@ from .parameters import AGENT_PARAMETERS, TypeTables
 from .phenotype import death_and_cycle, update_volumes
 from .rules import apply_rules, compile_rules
 from .secretion import compose_sources
+from .support import not_simulated
 
 _VOLUME_FIELDS = ("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid")
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
@@ -90,11 +91,8 @@ class TissueSolver:
                                          enabled, values)
         if self.n_substrates:
             self.diffusion.apply_dirichlet(self.fields)
-        self.rule_groups, self.unsupported_rules = compile_rules(model)
-        for ct in model.cell_types:
-            if ct.mechanics.attachment_rate > 0 and not model.options.disable_automated_spring_adhesions:
-                self.unsupported_rules.append(
-                    f"cell_definition[{ct.name}]/mechanics/attachment_rate (automated spring attachments)")
+        self.rule_groups, _ = compile_rules(model)
+        self.unsupported_rules = not_simulated(model)
         self.agents = Agents(self.n_substrates, self.n_types, len(self.tables.custom_names),
                              capacity=max(64, 2 * len(model.initial_cells)))
         self.time = 0.0
@@ -105,6 +103,9 @@ class TissueSolver:
         self._near = np.empty((0, 8))
         self._near_affinity = np.empty((0, max(self.n_types, 1)))
         self._sources = (np.zeros(0, np.int64), np.zeros((0, self.n_substrates)), np.zeros((0, self.n_substrates)))
+        if model.random_cells_per_type:
+            # PhysiCell's template places these before reading the cells CSV
+            self.add_cells(*self.random_cells(model.random_cells_per_type))
         ic = model.initial_cells
         if len(ic):
             rows = self.add_cells(ic.positions, ic.types, volumes=ic.extra.get("volume"))
@@ -134,6 +135,21 @@ class TissueSolver:
         self._interactions_active = self._any_interaction()
         return r
 
+    def random_cells(self, per_type: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and types of ``per_type`` cells of each type, uniform in the domain.
+
+        As PhysiCell's template ``setup_tissue``: x, y (and z in 3D) uniform over the domain's
+        bounding box, z = 0 in 2D, all cells of type 0 first. The draws are keyed by the seed
+        and the cell's index, so a seed always gives the same layout.
+        """
+        n = per_type * self.n_types
+        idx = np.arange(n, dtype=np.int64)
+        pos = np.zeros((n, 3))
+        for axis in range(2 if self.use_2d else 3):
+            u = rng.uniform_array(self.seed, idx, axis, rng.STREAM_PLACEMENT)
+            pos[:, axis] = self.lo[axis] + u * (self.hi[axis] - self.lo[axis])
+        return pos, np.repeat(np.arange(self.n_types, dtype=np.int64), per_type)
+
     def _set_csv_behaviours(self, rows: np.ndarray, extra: dict[str, np.ndarray]) -> None:
         """Cells-CSV v2 columns named after a behaviour set that behaviour per cell (as PhysiCell)."""
         from ..model import resolve_behaviour
@@ -144,8 +160,7 @@ class TissueSolver:
                 continue
             beh = resolve_behaviour(label, m.substrate_names, m.cell_type_names, self.tables.custom_names)
             if beh is None or beh[0] not in BEHAVIOUR_TO_PARAMETER:
-                self.unsupported_rules.append(f"cells CSV column '{label}'")
-                continue
+                continue  # reported by not_simulated
             kind, arg = beh
             col = self.tables.custom_names.index(arg) if kind == "custom" else max(int(arg), 0)
             vals = np.asarray(values, dtype=float)
@@ -155,7 +170,12 @@ class TissueSolver:
     def _reset_rows(self, r: np.ndarray, types: np.ndarray, volumes: np.ndarray | None = None) -> None:
         a, tb = self.agents, self.tables
         vol = tb.volume[types]
-        total = vol[:, 0] if volumes is None else np.asarray(volumes, dtype=float)
+        total = vol[:, 0].copy()
+        if volumes is not None:
+            # an empty volume entry in a cells CSV means the type's default, as in PhysiCell
+            given = np.asarray(volumes, dtype=float)
+            ok = np.isfinite(given) & (given > 0.0)
+            total[ok] = given[ok]
         scale = total / vol[:, 0]
         ff, nuclear = vol[:, 1], vol[:, 2] * scale
         fluid = ff * total
