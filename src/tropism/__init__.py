@@ -12,17 +12,47 @@ run_model, RunSummary
     A full run with PhysiCell-compatible output.
 body
     The whole-body compartment model (``tropism.body.simulate``).
+parity
+    Side-by-side population parity with PhysiCell (``tropism.parity.compare``).
 TropismInputError
     The one exception raised for bad input.
 """
 
-from . import body
+import importlib
+
 from .errors import TropismInputError, UnsupportedElementWarning
-from .model import (CellType, Clocks, Cycle, DeathModel, Domain, InitialCells, Model, Motility, Rule, RunOptions,
-                    SaveOptions, SecretionParameters, Substrate, Volume)
-from .model.physicell import load_model, model_to_xml_string, write_model
-from .simulation import RunSummary, run_model
-from .tissue.solver import TissueSolver, set_threads
+
+# Names are imported on first use (PEP 562): a command pays only for what it touches, so
+# `tropism --help` does not load Numba, SciPy and Matplotlib.
+_LAZY = {
+    "body": (".body", None),
+    "parity": (".parity", None),
+    "load_model": (".model.physicell", "load_model"),
+    "model_to_xml_string": (".model.physicell", "model_to_xml_string"),
+    "write_model": (".model.physicell", "write_model"),
+    "RunSummary": (".simulation", "RunSummary"),
+    "run_model": (".simulation", "run_model"),
+    "TissueSolver": (".tissue.solver", "TissueSolver"),
+    "set_threads": (".tissue.solver", "set_threads"),
+    **{name: (".model", name) for name in ("CellType", "Clocks", "Cycle", "DeathModel", "Domain", "InitialCells",
+                                           "Model", "Motility", "Rule", "RunOptions", "SaveOptions",
+                                           "SecretionParameters", "Substrate", "Volume")},
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tropism' has no attribute {name!r}")
+    module, attr = _LAZY[name]
+    mod = importlib.import_module(module, __name__)
+    value = mod if attr is None else getattr(mod, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 
@@ -30,5 +60,5 @@ __all__ = [
     "body", "CellType", "Clocks", "Cycle", "DeathModel", "Domain", "InitialCells", "Model", "Motility", "Rule",
     "RunOptions", "RunSummary", "SaveOptions", "SecretionParameters", "Substrate", "TissueSolver",
     "TropismInputError", "UnsupportedElementWarning", "Volume", "__version__", "load_model",
-    "model_to_xml_string", "run_model", "set_threads", "write_model",
+    "model_to_xml_string", "parity", "run_model", "set_threads", "write_model",
 ]

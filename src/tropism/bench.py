@@ -20,6 +20,9 @@ from .model.phenotype import default_apoptosis, default_necrosis
 #: µm: 0.95 diameters of a 2494 µm³ cell (15.984), the spacing of the shared bench layouts
 SPACING = 0.95 * 2.0 * (2494.0 * 3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
 
+#: PhysiCell 1.14.2's loop on bench_models/rules_sample (s, median of paired runs; see CASES).
+PHYSICELL_RULES_SAMPLE_LOOP_S = 45.7
+
 #: name → (dimension, half-width µm, cells, max_time min, kind); PhysiCell 1.14.2's figures on
 #: the reference 2-core machine (shared/bench/README.md).
 CASES: dict[str, dict] = {
@@ -30,6 +33,10 @@ CASES: dict[str, dict] = {
     "diffusion_3d": dict(dim=3, half=400.0, cells=0, max_time=60.0, physicell_voxel=4.30e7),
     # a million cells in a 3D ball with three substrates (oxygen, a drug, a chemokine)
     "million_3d": dict(dim=3, half=1000.0, cells=1_000_000, max_time=0.5, substrates=3),
+    # PhysiCell 1.14.2's rules_sample (6 types, 5 substrates, 27 rules), 1440 min, shipped in
+    # bench_models/; PhysiCell's loop time is its "total wall time" on this project's 2-core
+    # machine, 2 OpenMP threads, measured beside tropism (benchmarks/bench_rules_sample.py)
+    "rules_sample": dict(model="rules_sample", cells=1300, physicell_loop_s=PHYSICELL_RULES_SAMPLE_LOOP_S),
 }
 
 
@@ -105,6 +112,15 @@ def case_model(name: str) -> Model:
                  source=f"<bench:{name}>")
 
 
+def bundled_model(name: str) -> Model:
+    """A PhysiCell model shipped in ``tropism/bench_models/<name>/`` (warnings silenced)."""
+    import warnings
+    from .model.physicell import load_model
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_model(Path(__file__).parent / "bench_models" / name / "PhysiCell_settings.xml")
+
+
 def _warm_up(model: Model) -> None:
     # compile every kernel once on a tiny copy, so the timed loop measures running, not compiling
     from .tissue.solver import TissueSolver
@@ -123,9 +139,12 @@ def run_case(name: str, threads: int | None = None, models_dir: str | Path | Non
     """Time one case's main loop; returns a dict of figures (see ``tropism bench``)."""
     from .tissue.solver import TissueSolver, set_threads
     set_threads(threads)
+    c = CASES.get(name, {})
     if models_dir is not None and (Path(models_dir) / name).is_dir():
         from .model.physicell import load_model
         model = load_model(Path(models_dir) / name / "PhysiCell_settings.xml")
+    elif "model" in c:
+        model = bundled_model(c["model"])
     else:
         model = case_model(name)
     _warm_up(model)
@@ -142,8 +161,8 @@ def run_case(name: str, threads: int | None = None, models_dir: str | Path | Non
     wall = time.perf_counter() - t0
     voxels = solver.mesh.n_voxels
     diffusion_steps = n_steps * solver.diffusion_per_mechanics
-    c = CASES.get(name, {})
     mech_case = c.get("cells", 1) > 0
+    pc_loop = c.get("physicell_loop_s", 0.0)
     return {
         "case": name,
         "agents": int(solver.agents.n),
@@ -154,7 +173,9 @@ def run_case(name: str, threads: int | None = None, models_dir: str | Path | Non
         "wall_s": wall,
         "agent_steps_per_s": agent_steps / wall if mech_case else 0.0,
         "voxel_updates_per_s": voxels * solver.n_substrates * diffusion_steps / wall,
-        "physicell_agent_steps_per_s": c.get("physicell_agent", 0.0),
+        # for a whole model, PhysiCell's rate is the same agent-steps over its own loop time
+        "physicell_agent_steps_per_s": agent_steps / pc_loop if pc_loop else c.get("physicell_agent", 0.0),
+        "physicell_loop_s": pc_loop,
         "physicell_voxel_updates_per_s": c.get("physicell_voxel", 0.0),
         "threads": int(set_threads(None)),
         "mechanics_step_s": float(np.median(step_times)),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
+import uuid
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -1300,7 +1300,9 @@ def _rules_csv_text(model: Model) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # os.open with 0o666 (not mkstemp's 0o600) so the file's mode follows the umask
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)

@@ -115,8 +115,11 @@ def _apply_dirichlet_columns(flat, idx, val, col, q0, q1, i0, i1):
 
 @njit(**_JIT)
 def _lod_step(u, c, inv, back, dir_idx, dir_val, dir_x, dir_xy, line_ptr, n_dims,
-              y_width, z_width, src_voxels, src_m, src_c):
-    """One LOD step of all substrates, in place; see :class:`DiffusionSolver`.
+              y_width, z_width, src_voxels, src_m, src_c, n_steps=1):
+    """``n_steps`` LOD steps of all substrates, in place; see :class:`DiffusionSolver`.
+
+    The steps loop inside the compiled call: a small domain would otherwise spend much of
+    its time crossing from Python into compiled code.
 
     Dirichlet entries ``dir_idx`` (flat indices into ``u``, sorted) are applied inside the
     sweeps, by the work item that owns each voxel: ``line_ptr[L]`` is the first entry on
@@ -124,72 +127,73 @@ def _lod_step(u, c, inv, back, dir_idx, dir_val, dir_x, dir_xy, line_ptr, n_dims
     their xy plane. ``y_width`` / ``z_width`` are the column-chunk widths of the y and z
     sweeps; they change the work split, never the results.
     """
-    ns, nz, ny, nx = u.shape
-    flat = u.reshape(u.size)
+    for _rep in range(n_steps):
+        ns, nz, ny, nx = u.shape
+        flat = u.reshape(u.size)
 
-    # x: blocks of consecutive lines; a block never straddles two substrates so that each
-    # uses one set of coefficients. Dirichlet before the sweep and after it.
-    lines = u.reshape(ns * nz * ny, nx)
-    per_sub = nz * ny
-    nb_sub = (per_sub + _X_BLOCK - 1) // _X_BLOCK
-    for it in prange(ns * nb_sub):
-        s = it // nb_sub
-        l0 = s * per_sub + (it % nb_sub) * _X_BLOCK
-        m = min(_X_BLOCK, (s + 1) * per_sub - l0)
-        q0 = line_ptr[l0]
-        q1 = line_ptr[l0 + m]
-        _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
-        _x_block(lines, l0, m, c[s, 0], inv[s, 0], back[s, 0])
-        _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
-
-    # y: each (substrate, z) plane is an (ny, nx) array solved along axis 0.
-    nch = (nx + y_width - 1) // y_width
-    for it in prange(ns * nz * nch):
-        p = it // nch
-        i0 = (it % nch) * y_width
-        i1 = min(i0 + y_width, nx)
-        s = p // nz
-        _columns(u[s, p % nz], i0, i1, c[s, 1], inv[s, 1], back[s, 1])
-        q0 = line_ptr[p * ny]
-        q1 = line_ptr[(p + 1) * ny]
-        if nch == 1:
+        # x: blocks of consecutive lines; a block never straddles two substrates so that each
+        # uses one set of coefficients. Dirichlet before the sweep and after it.
+        lines = u.reshape(ns * nz * ny, nx)
+        per_sub = nz * ny
+        nb_sub = (per_sub + _X_BLOCK - 1) // _X_BLOCK
+        for it in prange(ns * nb_sub):
+            s = it // nb_sub
+            l0 = s * per_sub + (it % nb_sub) * _X_BLOCK
+            m = min(_X_BLOCK, (s + 1) * per_sub - l0)
+            q0 = line_ptr[l0]
+            q1 = line_ptr[l0 + m]
             _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
-        else:
-            _apply_dirichlet_columns(flat, dir_idx, dir_val, dir_x, q0, q1, i0, i1)
+            _x_block(lines, l0, m, c[s, 0], inv[s, 0], back[s, 0])
+            _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
 
-    if n_dims == 3:
-        # z: each substrate is an (nz, ny*nx) array solved along axis 0.
-        m_xy = ny * nx
-        vol = u.reshape(ns, nz, m_xy)
-        nch = (m_xy + z_width - 1) // z_width
-        for it in prange(ns * nch):
-            s = it // nch
-            i0 = (it % nch) * z_width
-            i1 = min(i0 + z_width, m_xy)
-            _columns(vol[s], i0, i1, c[s, 2], inv[s, 2], back[s, 2])
-            q0 = line_ptr[s * per_sub]
-            q1 = line_ptr[(s + 1) * per_sub]
+        # y: each (substrate, z) plane is an (ny, nx) array solved along axis 0.
+        nch = (nx + y_width - 1) // y_width
+        for it in prange(ns * nz * nch):
+            p = it // nch
+            i0 = (it % nch) * y_width
+            i1 = min(i0 + y_width, nx)
+            s = p // nz
+            _columns(u[s, p % nz], i0, i1, c[s, 1], inv[s, 1], back[s, 1])
+            q0 = line_ptr[p * ny]
+            q1 = line_ptr[(p + 1) * ny]
             if nch == 1:
                 _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
             else:
-                _apply_dirichlet_columns(flat, dir_idx, dir_val, dir_xy, q0, q1, i0, i1)
+                _apply_dirichlet_columns(flat, dir_idx, dir_val, dir_x, q0, q1, i0, i1)
 
-    # Cells' sources and sinks, composed per voxel by the caller: ρ ← mρ + c, floored at 0.
-    # Done here, in the same compiled call, because a small domain would otherwise spend
-    # most of its time crossing from Python into compiled code.
-    per_s = nz * ny * nx
-    if src_voxels.shape[0] == 0:  # no parallel launch for nothing
-        return
-    for q in prange(src_voxels.shape[0]):
-        v = src_voxels[q]
-        for s in range(ns):
-            val = src_m[q, s] * flat[s * per_s + v] + src_c[q, s]
-            flat[s * per_s + v] = val if val > 0.0 else 0.0
+        if n_dims == 3:
+            # z: each substrate is an (nz, ny*nx) array solved along axis 0.
+            m_xy = ny * nx
+            vol = u.reshape(ns, nz, m_xy)
+            nch = (m_xy + z_width - 1) // z_width
+            for it in prange(ns * nch):
+                s = it // nch
+                i0 = (it % nch) * z_width
+                i1 = min(i0 + z_width, m_xy)
+                _columns(vol[s], i0, i1, c[s, 2], inv[s, 2], back[s, 2])
+                q0 = line_ptr[s * per_sub]
+                q1 = line_ptr[(s + 1) * per_sub]
+                if nch == 1:
+                    _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
+                else:
+                    _apply_dirichlet_columns(flat, dir_idx, dir_val, dir_xy, q0, q1, i0, i1)
+
+        # Cells' sources and sinks, composed per voxel by the caller: ρ ← mρ + c, floored at 0.
+        # Done here, in the same compiled call, because a small domain would otherwise spend
+        # most of its time crossing from Python into compiled code.
+        per_s = nz * ny * nx
+        if src_voxels.shape[0] == 0:  # no parallel launch for nothing
+            continue
+        for q in prange(src_voxels.shape[0]):
+            v = src_voxels[q]
+            for s in range(ns):
+                val = src_m[q, s] * flat[s * per_s + v] + src_c[q, s]
+                flat[s * per_s + v] = val if val > 0.0 else 0.0
 
 
 @njit(**_JIT)
 def _lod_step_two_ends(u, c, inv, back, dir_idx, dir_val, line_ptr, half, scratch, src_voxels, src_m,
-                       src_c):
+                       src_c, n_steps=1):
     """One LOD step of a single 2D plane, its rows split in two halves that never swap cores.
 
     Each half x-solves its own rows; the y solve eliminates downwards in the top half and
@@ -198,78 +202,118 @@ def _lod_step_two_ends(u, c, inv, back, dir_idx, dir_val, line_ptr, half, scratc
     ``half``, and each half back-substitutes outwards. The arithmetic is the same whether the
     two halves run on one thread or two, so results do not depend on the thread count.
     """
-    ny, nx = u.shape[2], u.shape[3]
+    for _rep in range(n_steps):
+        ny, nx = u.shape[2], u.shape[3]
+        flat = u.reshape(u.size)
+        plane = u[0, 0]
+        cx, invx, backx = c[0, 0], inv[0, 0], back[0, 0]
+        cy, invy, backy = c[0, 1], inv[0, 1], back[0, 1]
+        for h in prange(2):
+            r0 = 0 if h == 0 else half
+            r1 = half if h == 0 else ny
+            for l0 in range(r0, r1, _X_BLOCK):
+                k = min(_X_BLOCK, r1 - l0)
+                _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + k])
+                _x_block(plane, l0, k, cx, invx, backx)
+                _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + k])
+            if h == 0:
+                row = plane[0]
+                d = invy[0]
+                for i in range(nx):
+                    row[i] *= d
+                for j in range(1, half):
+                    d = invy[j]
+                    prev = plane[j - 1]
+                    row = plane[j]
+                    for i in range(nx):
+                        row[i] = (row[i] + cy * prev[i]) * d
+                for i in range(nx):
+                    scratch[0, i] = plane[half - 1, i]
+            else:
+                row = plane[ny - 1]
+                d = invy[0]
+                for i in range(nx):
+                    row[i] *= d
+                for j in range(ny - 2, half - 1, -1):
+                    d = invy[ny - 1 - j]
+                    nxt = plane[j + 1]
+                    row = plane[j]
+                    for i in range(nx):
+                        row[i] = (row[i] + cy * nxt[i]) * d
+                for i in range(nx):
+                    scratch[1, i] = plane[half, i]
+        b_top = backy[half - 1]
+        b_bottom = backy[ny - 1 - half]
+        pivot = 1.0 - b_top * b_bottom
+        for h in prange(2):
+            if h == 0:
+                row = plane[half - 1]
+                for i in range(nx):
+                    row[i] = (scratch[0, i] + b_top * scratch[1, i]) / pivot
+                for j in range(half - 2, -1, -1):
+                    b = backy[j]
+                    nxt = plane[j + 1]
+                    row = plane[j]
+                    for i in range(nx):
+                        row[i] += b * nxt[i]
+                _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[0], line_ptr[half])
+            else:
+                row = plane[half]
+                for i in range(nx):
+                    upper = (scratch[0, i] + b_top * scratch[1, i]) / pivot
+                    row[i] = scratch[1, i] + b_bottom * upper
+                for j in range(half + 1, ny):
+                    b = backy[ny - 1 - j]
+                    prev = plane[j - 1]
+                    row = plane[j]
+                    for i in range(nx):
+                        row[i] += b * prev[i]
+                _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[half], line_ptr[ny])
+        if src_voxels.shape[0] == 0:
+            continue
+        for q in prange(src_voxels.shape[0]):
+            v = src_voxels[q]
+            val = src_m[q, 0] * flat[v] + src_c[q, 0]
+            flat[v] = val if val > 0.0 else 0.0
+
+
+@njit(**_JIT)
+def _lod_steps_by_substrate(u, c, inv, back, dir_idx, dir_val, line_ptr, n_dims, src_voxels, src_m,
+                            src_c, n_steps):
+    """``n_steps`` LOD steps with each substrate on one thread for all of its steps.
+
+    Substrates never interact within a mechanics interval (cell sources are per substrate),
+    so a small multi-substrate field needs one parallel launch per call instead of three
+    per step. Every line sees the same operations in the same order as in
+    :func:`_lod_step`, so the results are identical to it.
+    """
+    ns, nz, ny, nx = u.shape
     flat = u.reshape(u.size)
-    plane = u[0, 0]
-    cx, invx, backx = c[0, 0], inv[0, 0], back[0, 0]
-    cy, invy, backy = c[0, 1], inv[0, 1], back[0, 1]
-    for h in prange(2):
-        r0 = 0 if h == 0 else half
-        r1 = half if h == 0 else ny
-        for l0 in range(r0, r1, _X_BLOCK):
-            k = min(_X_BLOCK, r1 - l0)
-            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + k])
-            _x_block(plane, l0, k, cx, invx, backx)
-            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + k])
-        if h == 0:
-            row = plane[0]
-            d = invy[0]
-            for i in range(nx):
-                row[i] *= d
-            for j in range(1, half):
-                d = invy[j]
-                prev = plane[j - 1]
-                row = plane[j]
-                for i in range(nx):
-                    row[i] = (row[i] + cy * prev[i]) * d
-            for i in range(nx):
-                scratch[0, i] = plane[half - 1, i]
-        else:
-            row = plane[ny - 1]
-            d = invy[0]
-            for i in range(nx):
-                row[i] *= d
-            for j in range(ny - 2, half - 1, -1):
-                d = invy[ny - 1 - j]
-                nxt = plane[j + 1]
-                row = plane[j]
-                for i in range(nx):
-                    row[i] = (row[i] + cy * nxt[i]) * d
-            for i in range(nx):
-                scratch[1, i] = plane[half, i]
-    b_top = backy[half - 1]
-    b_bottom = backy[ny - 1 - half]
-    pivot = 1.0 - b_top * b_bottom
-    for h in prange(2):
-        if h == 0:
-            row = plane[half - 1]
-            for i in range(nx):
-                row[i] = (scratch[0, i] + b_top * scratch[1, i]) / pivot
-            for j in range(half - 2, -1, -1):
-                b = backy[j]
-                nxt = plane[j + 1]
-                row = plane[j]
-                for i in range(nx):
-                    row[i] += b * nxt[i]
-            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[0], line_ptr[half])
-        else:
-            row = plane[half]
-            for i in range(nx):
-                upper = (scratch[0, i] + b_top * scratch[1, i]) / pivot
-                row[i] = scratch[1, i] + b_bottom * upper
-            for j in range(half + 1, ny):
-                b = backy[ny - 1 - j]
-                prev = plane[j - 1]
-                row = plane[j]
-                for i in range(nx):
-                    row[i] += b * prev[i]
-            _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[half], line_ptr[ny])
-    if src_voxels.shape[0] == 0:
-        return
-    for q in prange(src_voxels.shape[0]):
-        v = src_voxels[q]
-        val = src_m[q, 0] * flat[v] + src_c[q, 0]
-        flat[v] = val if val > 0.0 else 0.0
+    lines = u.reshape(ns * nz * ny, nx)
+    per_sub = nz * ny
+    per_s = nz * ny * nx
+    m_xy = ny * nx
+    for s in prange(ns):
+        l_start = s * per_sub
+        q0 = line_ptr[l_start]
+        q1 = line_ptr[l_start + per_sub]
+        vol = u[s].reshape(nz, m_xy)
+        for _rep in range(n_steps):
+            for l0 in range(l_start, l_start + per_sub, _X_BLOCK):
+                m = min(_X_BLOCK, l_start + per_sub - l0)
+                _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + m])
+                _x_block(lines, l0, m, c[s, 0], inv[s, 0], back[s, 0])
+                _apply_dirichlet(flat, dir_idx, dir_val, line_ptr[l0], line_ptr[l0 + m])
+            for z in range(nz):
+                _columns(u[s, z], 0, nx, c[s, 1], inv[s, 1], back[s, 1])
+            _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
+            if n_dims == 3:
+                _columns(vol, 0, m_xy, c[s, 2], inv[s, 2], back[s, 2])
+                _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
+            for q in range(src_voxels.shape[0]):
+                v = src_voxels[q]
+                val = src_m[q, s] * flat[s * per_s + v] + src_c[q, s]
+                flat[s * per_s + v] = val if val > 0.0 else 0.0
 
 
 @njit(fastmath=False, cache=True, nogil=True)
@@ -545,6 +589,12 @@ class DiffusionSolver:
 
     # ------------------------------------------------------------------ stepping
 
+    def _by_substrate(self, threads: int) -> bool:
+        """Whether whole substrates are the work items: several of them, each small."""
+        ns = self.n_substrates
+        voxels = self.mesh.n_voxels
+        return ns >= 2 and (threads <= 1 or ns >= threads) and 8 * ns * voxels <= _CACHE_RESIDENT_BYTES
+
     def _work_split(self, n_threads: int) -> tuple[int, int, int]:
         if self._half:  # one 2D plane: always two halves of rows, on up to two threads
             return min(n_threads, 2), self.mesh.nx, self.mesh.nx * self.mesh.ny
@@ -678,13 +728,16 @@ class DiffusionSolver:
             kernel = _lod_step_two_ends
             args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._line_ptr, self._half,
                     self._scratch, voxels, m, c)
+        elif self._by_substrate(threads):
+            kernel = _lod_steps_by_substrate
+            args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._line_ptr,
+                    self.mesh.n_dimensions, voxels, m, c)
         else:
             kernel = _lod_step
             args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._dir_x, self._dir_xy,
                     self._line_ptr, self.mesh.n_dimensions, y_width, z_width, voxels, m, c)
         try:
-            for _ in range(int(n_steps)):
-                kernel(fields, *args)
+            kernel(fields, *args, int(n_steps))
         finally:
             if threads != n_threads:
                 numba.set_num_threads(n_threads)

@@ -34,12 +34,23 @@ def interact(n, seed, step, dt, ids, ctype, death_state, pos, radius, volume, re
     total attack time, and ends with probability dt/attack_duration or when the target died.
     ``removed`` gets EATEN or FUSED and ``absorbed_by`` the eater for removed agents.
     """
+    n_types = attack.shape[1]
     for i in range(n):
         if death_state[i] != LIVE or removed[i] != 0:
             attack_target[i] = -1
             continue
         pid = ids[i]
         ti = ctype[i]
+        # most agents can neither eat, attack nor fuse: skip their neighbour scan
+        # (an agent with no rate draws nothing in the scan, so skipping it changes no result)
+        active = phag_apoptotic[i] > 0.0 or phag_necrotic[i] > 0.0 or phag_other_dead[i] > 0.0
+        if not active:
+            for t in range(n_types):
+                if phag_live[i, t] > 0.0 or attack[i, t] > 0.0 or fusion[i, t] > 0.0:
+                    active = True
+                    break
+        if not active and attack_target[i] < 0:
+            continue
         xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
         cx = _bin_coord(xi, lo[0], size, dims[0])
         cy = _bin_coord(yi, lo[1], size, dims[1])
@@ -48,7 +59,7 @@ def interact(n, seed, step, dt, ids, ctype, death_state, pos, radius, volume, re
         fused = False
         attacked = False
         k = 0
-        for bz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+        for bz in range(max(cz - 1, 0), min(cz + 2, dims[2]) if active else 0):
             for by in range(max(cy - 1, 0), min(cy + 2, dims[1])):
                 for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
                     b = bx + dims[0] * (by + dims[1] * bz)
