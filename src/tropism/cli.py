@@ -76,8 +76,9 @@ def run(
 @app.command()
 def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML to validate.")) -> None:
     """Load and validate a model without running it; print what it holds."""
-    from .tissue.support import not_simulated
+    from .tissue.support import check_memory, not_simulated
     model = _load(model_path)
+    check_memory(model)
     for u in not_simulated(model):
         if u in model.unsupported:
             continue  # the loader's warning named it already

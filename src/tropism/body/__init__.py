@@ -6,6 +6,9 @@ Scenario, load_scenario, scenario_from_dict
     What is simulated (pydantic, validated; bad input raises TropismInputError).
 simulate(scenario) -> BodyResult
     Exact linear solution (matrix exponentials) on the scenario's output grid.
+start(scenario) -> BodyState, advance(state, t0, t1, inputs) -> BodyState
+    The same model stepped in time, with tumour inputs and sources that may change between
+    steps (exact within a step).
 check_targets()
     The calibration targets this layer answers for, model vs published range.
 load_physiology, Physiology
@@ -21,8 +24,9 @@ from .model import anatomy, first_pass_arrest, systems
 from .result import BodyResult
 from .scenario import Scenario, load_scenario, scenario_from_dict
 from .solve import dose_events, given_by, propagate
+from .step import BodyInputs, BodyState, advance, start
 
-__all__ = ["BodyResult", "ORGANS", "Physiology", "Scenario", "check_targets", "first_pass_arrest", "load_params",
+__all__ = ["BodyInputs", "BodyResult", "BodyState", "ORGANS", "advance", "start", "Physiology", "Scenario", "check_targets", "first_pass_arrest", "load_params",
            "load_physiology", "load_scenario", "scenario_from_dict", "simulate"]
 
 

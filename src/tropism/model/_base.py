@@ -12,6 +12,7 @@ Positive = Annotated[float, Field(gt=0.0)]
 
 
 class Record(BaseModel):
-    """Validated, typed record: unknown fields are refused, assignments re-validated."""
+    """Validated, typed record: unknown fields are refused, assignments re-validated, and a
+    float must be finite (``inf`` or ``nan`` in a model file is a mistake, never a value)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)

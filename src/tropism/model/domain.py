@@ -7,6 +7,13 @@ from pydantic import model_validator
 from ._base import NonNeg, Positive, Record
 
 
+#: Diffusion steps per mechanics step, and mechanics steps per run, that a run may ask for.
+MAX_SUBSTEPS = 1e5
+MAX_MECHANICS_STEPS = 1e10
+#: µm: no tissue model spans a kilometre; beyond it coordinates lose their precision.
+MAX_EXTENT = 1e9
+
+
 class Domain(Record):
     """Axis-aligned box (µm) split into voxels of size dx × dy × dz.
 
@@ -30,6 +37,9 @@ class Domain(Record):
             lo, hi = getattr(self, f"{a}_min"), getattr(self, f"{a}_max")
             if not hi > lo:
                 raise ValueError(f"{a}_max ({hi}) must be greater than {a}_min ({lo})")
+            if max(abs(lo), abs(hi), getattr(self, f"d{a}")) > MAX_EXTENT:
+                raise ValueError(f"{a} bounds and voxel size must lie within ±{MAX_EXTENT:.0e} µm (1 km); "
+                                 f"got [{lo:g}, {hi:g}], d{a} = {getattr(self, f'd{a}'):g}")
         return self
 
 
@@ -48,6 +58,13 @@ class Clocks(Record):
                 "time steps must satisfy dt_diffusion <= dt_mechanics <= dt_phenotype "
                 f"(got {self.dt_diffusion}, {self.dt_mechanics}, {self.dt_phenotype})"
             )
+        # beyond these a run never ends (PhysiCell's own samples use 10 and ~1e5)
+        if self.dt_mechanics / self.dt_diffusion > MAX_SUBSTEPS:
+            raise ValueError(f"dt_mechanics / dt_diffusion = {self.dt_mechanics / self.dt_diffusion:.3g} "
+                             f"diffusion steps per mechanics step; at most {MAX_SUBSTEPS:.0e} are allowed")
+        if self.max_time / self.dt_mechanics > MAX_MECHANICS_STEPS:
+            raise ValueError(f"max_time / dt_mechanics = {self.max_time / self.dt_mechanics:.3g} mechanics steps; "
+                             f"at most {MAX_MECHANICS_STEPS:.0e} are allowed")
         return self
 
 

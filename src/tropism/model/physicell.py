@@ -348,6 +348,7 @@ class _Reader:
                           f"a <{tag}> element inside <PhysiCell_settings>", field=tag)
         base = self.path.parent
         domain = self.domain(root.child("domain"))
+        self.domain_box = domain
         clocks = self.clocks(root.child("overall"))
         save = self.save(root.child("save"))
         options = self.options(root.child("options"), root.child("parallel"))
@@ -831,7 +832,7 @@ class _Reader:
         if kind.lower() != "csv":
             self.fail(pos, "unsupported cell position file type", kind, "csv")
         path = self.file_path(pos, base)
-        return read_cells_csv(path, cell_types)
+        return read_cells_csv(path, cell_types, getattr(self, 'domain_box', None))
 
     # -- rules ---------------------------------------------------------------------------------
     def rules(self, node: Node | None, cell_types: list[CellType], substrates: list[Substrate],
@@ -995,7 +996,8 @@ def _behaviour_names(subs: list[str], types: list[str], custom: list[str]) -> st
     return ", ".join(names)
 
 
-def read_cells_csv(path: str | os.PathLike[str], cell_types: list[CellType]) -> InitialCells:
+def read_cells_csv(path: str | os.PathLike[str], cell_types: list[CellType],
+                   domain: Domain | None = None) -> InitialCells:
     """Read a PhysiCell cells CSV (v1 or v2) into initial cells.
 
     Parameters
@@ -1006,6 +1008,8 @@ def read_cells_csv(path: str | os.PathLike[str], cell_types: list[CellType]) -> 
         ``InitialCells.extra``; an empty entry or one starting with ``s`` is NaN, "skip").
     cell_types : list of CellType
         The model's cell types; ``InitialCells.types`` indexes this list.
+    domain : Domain, optional
+        When given, a cell outside it (x, y; and z in 3D) is refused with its line.
 
     Returns
     -------
@@ -1036,11 +1040,11 @@ def read_cells_csv(path: str | os.PathLike[str], cell_types: list[CellType]) -> 
     def number(tok: str, lineno: int, col: int, label: str) -> float:
         try:
             v = float(tok)
-            if not math.isnan(v):
+            if math.isfinite(v):
                 return v
         except ValueError:
             pass
-        fail("expected a number", tok, "a decimal number", f"line {lineno}, column {col + 1} ({label})")
+        fail("expected a finite number", tok, "a decimal number", f"line {lineno}, column {col + 1} ({label})")
         raise AssertionError  # unreachable
 
     v2 = bool(lines) and lines[0][:1] in ("x", "X")
@@ -1066,7 +1070,15 @@ def read_cells_csv(path: str | os.PathLike[str], cell_types: list[CellType]) -> 
             expect = "x,y,z,type" + "".join("," + e for e in extra_labels) if v2 else "x,y,z,typeID"
             fail(f"expected {'at least 4' if v2 and extra_labels else ncol} columns, found {len(toks)}",
                  raw, expect, f"line {lineno}")
-        positions.append(tuple(number(toks[k], lineno, k, "xyz"[k]) for k in range(3)))
+        xyz = tuple(number(toks[k], lineno, k, "xyz"[k]) for k in range(3))
+        if domain is not None:
+            # PhysiCell cannot place a cell outside its mesh; clamping it in would hide the typo
+            for k, a in enumerate("xy" if domain.use_2d else "xyz"):
+                lo, hi = getattr(domain, f"{a}_min"), getattr(domain, f"{a}_max")
+                if not lo <= xyz[k] <= hi:
+                    fail(f"cell outside the domain ({a})", toks[k], f"{lo:g} <= {a} <= {hi:g} µm (the <domain>)",
+                         f"line {lineno}, column {k + 1} ({a})")
+        positions.append(xyz)
         if v2:
             if toks[3] not in by_name:
                 fail("unknown cell type", toks[3], ", ".join(names), f"line {lineno}, column 4 (type)")

@@ -68,7 +68,10 @@ def grid_geometry(lo: np.ndarray, hi: np.ndarray, reach: float, use_2d: bool, n_
     extent = np.prod((hi - lo)[:naxes])
     sparse = (extent / max(8.0 * n_agents, float(1 << 20))) ** (1.0 / naxes)
     size = max(float(reach), sparse, 1e-6)
-    dims = np.maximum(np.ceil((hi - lo) / size).astype(np.int64), 1)
+    span = np.array(hi - lo, dtype=float)
+    if use_2d:
+        span[2] = 0.0  # one layer of bins, however thick the voxel layer
+    dims = np.maximum(np.ceil(span / size).astype(np.int64), 1)
     if use_2d:
         dims[2] = 1
     return size, dims

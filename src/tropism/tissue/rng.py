@@ -1,4 +1,4 @@
-"""Counter-based random numbers: a pure function of (seed, agent id, step, stream).
+"""Counter-based random numbers: a pure function of (seed, agent id, step, stream, index).
 
 A shared sequential stream would make results depend on the order threads visit agents;
 hashing the counters instead gives every agent its own reproducible numbers, so the same
@@ -42,24 +42,30 @@ def _mix(z):
 
 
 @nb.njit(inline="always")
-def uniform(seed, agent_id, step, stream):
-    """Uniform number in [0, 1) determined by its four integer counters (numba-callable)."""
+def uniform(seed, agent_id, step, stream, index=0):
+    """Uniform number in [0, 1) determined by five integer counters (numba-callable).
+
+    Each counter is its own 64-bit word, mixed in turn: (seed, stream), agent id, step,
+    index. No packing of two counters into one word, so no two distinct tuples share a
+    key, whatever the number of agents, types, neighbours or steps.
+    """
     h = _mix(np.uint64(seed) * _GOLDEN + np.uint64(stream))
     h = _mix(h ^ (np.uint64(agent_id) * _GOLDEN))
     h = _mix(h ^ (np.uint64(step) + _GOLDEN))
+    h = _mix(h ^ (np.uint64(index) * _M1 + _GOLDEN))
     return float(h >> _S11) * _INV53
 
 
 @nb.njit(inline="always")
 def uniform_k(seed, agent_id, step, stream, k):
     """The k-th uniform number of one (agent, step, stream) triple."""
-    return uniform(seed, agent_id, step, stream * 64 + k)
+    return uniform(seed, agent_id, step, stream, k)
 
 
 @nb.njit(cache=True)
-def uniform_array(seed, ids, step, stream):
+def uniform_array(seed, ids, step, stream, index=0):
     """Vector of uniforms, one per agent id (for tests and vectorised draws)."""
     out = np.empty(ids.shape[0])
     for i in range(ids.shape[0]):
-        out[i] = uniform(seed, ids[i], step, stream)
+        out[i] = uniform(seed, ids[i], step, stream, index)
     return out

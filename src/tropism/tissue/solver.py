@@ -20,7 +20,7 @@ from .parameters import AGENT_PARAMETERS, TypeTables
 from .phenotype import death_and_cycle, update_volumes
 from .rules import apply_rules, compile_rules
 from .secretion import compose_sources
-from .support import not_simulated
+from .support import check_memory, not_simulated
 
 _VOLUME_FIELDS = ("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid")
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
@@ -55,6 +55,7 @@ class TissueSolver:
     """
 
     def __init__(self, model: Model, seed: int | None = None) -> None:
+        check_memory(model)  # before the first allocation: refuse rather than crash
         self.model = model
         self.seed = int(model.options.random_seed if seed is None else seed) & 0x7FFFFFFFFFFFFFFF
         d = model.domain
@@ -330,7 +331,7 @@ class TissueSolver:
         live = a.death_state[:n] == LIVE
         new_type = np.full(n, -1, dtype=np.int64)
         for t in range(self.n_types):
-            u = _uniforms(self.seed, a.id[:n], self.phenotype_step, 2 + t, rng.STREAM_TRANSFORM)
+            u = _uniforms(self.seed, a.id[:n], self.phenotype_step, t, rng.STREAM_TRANSFORM)
             hit = live & (new_type < 0) & (rates[:, t] > 0) & (u <= rates[:, t] * self.dt_phenotype)
             hit &= a.type[:n] != t
             new_type[hit] = t
@@ -544,7 +545,7 @@ class TissueSolver:
 
 
 def _uniforms(seed: int, ids: np.ndarray, step: int, k: int, stream: int = rng.STREAM_DIVISION) -> np.ndarray:
-    return rng.uniform_array(seed, ids * 64 + k, step, stream)
+    return rng.uniform_array(seed, ids, step, stream, k)
 
 
 def set_threads(threads: int | None) -> int:

@@ -54,3 +54,67 @@ def not_simulated(model: Model) -> list[str]:
         items.append("initial cells: the model places none (no enabled cells CSV, no user parameter "
                       "number_of_cells); cells a project places in its C++ setup_tissue are not reproduced")
     return list(dict.fromkeys(items))
+
+
+# Bytes per voxel and substrate the solver holds: the field, its gradient (3), the
+# diffusion's scratch and the output copy.
+_BYTES_PER_VOXEL_SUBSTRATE = 8 * 6
+# Per voxel whatever the substrates: source slots, centres for output (3).
+_BYTES_PER_VOXEL = 8 * 5
+# Per agent: ~60 state and parameter columns plus per-substrate and per-type rows.
+_BYTES_PER_AGENT = 8 * 60
+
+
+def memory_estimate(model: Model) -> tuple[int, int]:
+    """Bytes a run of ``model`` needs at the start, and its voxel count (before allocating)."""
+    import math
+    d = model.domain
+    counts = [max(1, math.ceil((getattr(d, f"{a}_max") - getattr(d, f"{a}_min")) / getattr(d, f"d{a}") - 1e-9))
+              for a in "xyz"]
+    if d.use_2d:
+        counts[2] = 1
+    voxels = counts[0] * counts[1] * counts[2]
+    ns, nt = len(model.substrates), len(model.cell_types)
+    agents = max(64, 2 * (len(model.initial_cells) + model.random_cells_per_type * nt))
+    need = (voxels * (ns * _BYTES_PER_VOXEL_SUBSTRATE + _BYTES_PER_VOXEL)
+            + agents * (_BYTES_PER_AGENT + 8 * 6 * (ns + nt)))
+    return int(need), int(voxels)
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can give a new process now (MemAvailable where known)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62  # unknown: do not refuse
+
+
+def check_memory(model: Model, fraction: float = 0.8) -> None:
+    """Refuse, before anything is allocated, a model that would not fit in memory.
+
+    Raises
+    ------
+    TropismInputError
+        Naming the estimate, the voxel count and the machine's available memory.
+    """
+    from ..errors import TropismInputError
+    need, voxels = memory_estimate(model)
+    have = available_memory()
+    if need > fraction * have:
+        gib = 1024.0 ** 3
+        d = model.domain
+        raise TropismInputError(
+            "the model needs more memory than this machine has",
+            file=model.source or None, field="domain (dx, dy, dz) and initial cells",
+            value=f"about {need / gib:.1f} GiB for {voxels:,} voxels of {d.dx:g} x {d.dy:g} x {d.dz:g} um "
+                  f"x {len(model.substrates)} substrates",
+            allowed=f"at most {fraction * have / gib:.1f} GiB ({fraction:.0%} of the {have / gib:.1f} GiB available); "
+                    "use larger voxels or a smaller domain")
