@@ -25,6 +25,10 @@ from tropism.parity import compare, read_series, run_seeds
 HERE = Path(__file__).resolve().parent
 SEEDS = (1, 2, 3, 4, 5)
 MODELS = ("rules_sample", "template", "growth_2d", "rules_3types")
+#: Shared bench models without any random draw (no cycle, death or motility): one seed is all
+#: seeds. name → save interval (min) PhysiCell used.
+STILL = {"diffusion_2d": 12.0, "diffusion_3d": 12.0, "mech_2d_10k": 24.0, "mech_3d_10k": 12.0, "mech_2d_50k": 12.0}
+BENCH = HERE.parents[1] / "shared" / "bench"
 
 pytestmark = pytest.mark.slow
 
@@ -59,3 +63,27 @@ def test_parity_criterion_can_fail():
     rows = {r.quantity: r for r in compare(ref, ours)}
     assert not rows["live:tumor"].passed
     assert rows["mean:oxygen"].passed
+
+
+@pytest.mark.parametrize("name", list(STILL))
+def test_still_bench_models_match_physicell(name):
+    """Fields and counts of the throughput models (PhysiCell seeds 1-5 identical: no draws)."""
+    data = HERE / "data" / "physicell" / f"{name}.csv"
+    if not (BENCH / name).is_dir() or not data.is_file():
+        pytest.skip("shared/bench (steering repository) or its PhysiCell data not here")
+    ref = read_series(data)
+    ours = run_seeds(BENCH / name / "PhysiCell_settings.xml", (1,), interval=STILL[name])
+    rows = compare(ref, ours)
+    assert {r.quantity for r in rows} >= {"mean:oxygen"}
+    bad = [f"{r.quantity}: tropism {r.tropism_median:.6g}, PhysiCell {r.physicell_mean:.6g}" for r in rows
+           if not r.passed]
+    assert not bad, f"{name}: " + "; ".join(bad)
+    # the field itself, not just within 10 %: BioFVM and tropism solve the same scheme
+    mine = {t: v for _s, t, q, v in ours if q == "mean:oxygen"}
+    theirs = {t: v for s, t, q, v in ref if q == "mean:oxygen" and s == 1}
+    # t = 0 is left out: PhysiCell saves its initial field before its first diffusion step
+    # imposes the Dirichlet values, tropism after (both impose them before the first step)
+    common = sorted(t for t in set(mine) & set(theirs) if t > 0)
+    assert len(common) >= 5
+    for t in common:
+        assert abs(mine[t] - theirs[t]) <= 1e-3 * max(abs(theirs[t]), 1.0), (t, mine[t], theirs[t])
