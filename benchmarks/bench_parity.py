@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = {
     "rules_sample": Path(tropism.__file__).parent / "bench_models" / "rules_sample",
     "template": ROOT / "tests" / "fixtures" / "physicell_template",
-    "growth_2d": ROOT / "tests" / "fixtures" / "physicell_growth_2d",
-    "rules_3types": ROOT / "tests" / "fixtures" / "physicell_rules_3types",
+    "growth_2d": ROOT / "tests" / "fixtures" / "bench" / "growth_2d",
+    "rules_3types": ROOT / "tests" / "fixtures" / "bench" / "rules_3types",
 }
 
 
@@ -36,7 +36,8 @@ def main() -> None:
     for name in args.models:
         xml = MODELS[name] / "PhysiCell_settings.xml"
         ref = read_series(ROOT / "tests" / "data" / "physicell" / f"{name}.csv")
-        ours = run_seeds(xml, range(1, 6), workers=args.workers)
+        interval = 120.0 if name in ("growth_2d", "rules_3types") else None  # PhysiCell's save interval
+        ours = run_seeds(xml, range(1, 6), interval=interval, workers=args.workers)
         print(f"\n### {name}\n")
         print("| quantity | PhysiCell mean ± sd | tropism median | ratio | allowed ± | pass |")
         print("|---|---|---|---|---|---|")

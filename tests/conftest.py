@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numba
 import pytest
 
@@ -15,3 +18,14 @@ def one_thread():
     set_threads(1)
     yield
     set_threads(before)
+
+
+def bench_models() -> Path:
+    """The shared PhysiCell bench models: ../shared/bench beside the checkout, or else the
+    in-repo copies of growth_2d and rules_3types (tests/fixtures/bench), so a clone without
+    the steering repository still tests the reader and writer. TROPISM_TESTS_WITHOUT_SHARED=1
+    forces the in-repo copies."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "bench"
+    if shared.is_dir() and not os.environ.get("TROPISM_TESTS_WITHOUT_SHARED"):
+        return shared
+    return Path(__file__).resolve().parent / "fixtures" / "bench"

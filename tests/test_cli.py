@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import bench_models
 from tropism.model import (CellType, Clocks, Cycle, Domain, InitialCells, Model, PhaseLink, Rule, SaveOptions,
                            SecretionParameters, Substrate)
 from tropism.model.physicell import write_model
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"  # the steering repo's shared/, beside the checkout
+BENCH = bench_models()  # ../shared/bench, or the in-repo copies of growth_2d and rules_3types
 
 
 def cli(*args, cwd) -> subprocess.CompletedProcess:

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import bench_models
 from tropism import TissueSolver, load_model
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+BENCH = bench_models()  # ../shared/bench, or the in-repo copies of growth_2d and rules_3types
 SAVE_TIMES = [0, 360, 720, 1080, 1440]
 REFERENCE = {
     "growth_2d": ([1000, 1053, 1152, 1265, 1366], 0.05),

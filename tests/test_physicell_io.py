@@ -14,8 +14,9 @@ from tropism.errors import TropismInputError, UnsupportedElementWarning
 from tropism.model import Model
 from tropism.model.physicell import load_model, model_to_xml_string, write_model
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"  # the steering repo's shared/, beside the checkout
-pytestmark = pytest.mark.skipif(not BENCH.is_dir(), reason="benchmark models not available")
+from conftest import bench_models
+
+BENCH = bench_models()  # ../shared/bench, or the in-repo copies of growth_2d and rules_3types
 
 # What the benchmark files say: cells, cell types, rules, substrates, x_min, use_2D, max_time.
 EXPECTED = {
@@ -72,6 +73,8 @@ def _assert_same(a: Model, b: Model) -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_bench_model_loads(name: str) -> None:
+    if not (BENCH / name).is_dir():
+        pytest.skip(f"{name}: shared/bench not beside the checkout")
     n_cells, types, n_rules, subs, x_min, use_2d, max_time = EXPECTED[name]
     m = _load_quiet(BENCH / name / "PhysiCell_settings.xml")
     assert len(m.initial_cells) == n_cells

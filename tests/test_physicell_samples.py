@@ -22,8 +22,8 @@ from tropism.tissue.support import not_simulated
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "fixtures" / "physicell_template"
-GROWTH = HERE / "fixtures" / "physicell_growth_2d"
-RULES3 = HERE / "fixtures" / "physicell_rules_3types"
+GROWTH = HERE / "fixtures" / "bench" / "growth_2d"
+RULES3 = HERE / "fixtures" / "bench" / "rules_3types"
 
 
 def _copy(src: Path, tmp_path: Path) -> Path:
@@ -125,8 +125,10 @@ def test_bad_number_of_cells_is_refused(tmp_path, value, expect):
 
 def test_leftover_sensitivity_for_a_missing_substrate_is_ignored_with_its_line(tmp_path):
     xml = _copy(RULES3, tmp_path)
-    _edit(xml, '<chemotactic_sensitivities>',
-          '<chemotactic_sensitivities><chemotactic_sensitivity substrate="substrate">0.0</chemotactic_sensitivity>')
+    _edit(xml, "</chemotaxis>", "</chemotaxis><advanced_chemotaxis><enabled>false</enabled>"
+          "<normalize_each_gradient>false</normalize_each_gradient><chemotactic_sensitivities>"
+          '<chemotactic_sensitivity substrate="substrate">0.0</chemotactic_sensitivity>'
+          "</chemotactic_sensitivities></advanced_chemotaxis>")
     line = _line_of(xml, 'substrate="substrate"')
     with pytest.warns(UnsupportedElementWarning) as rec:
         model = load_model(xml)
@@ -139,8 +141,9 @@ def test_unknown_type_in_affinities_and_self_transformation_are_ignored(tmp_path
     xml = _copy(RULES3, tmp_path)
     _edit(xml, "<cell_adhesion_affinities>",
           '<cell_adhesion_affinities><cell_adhesion_affinity name="ghost">0.5</cell_adhesion_affinity>')
-    _edit(xml, '<transformation_rate name="tumor" units="1/min">0.0<',
-          '<transformation_rate name="tumor" units="1/min">0.1<')
+    _edit(xml, "</phenotype>", '<cell_transformations><transformation_rates>'
+          '<transformation_rate name="tumor">0.1</transformation_rate></transformation_rates>'
+          '</cell_transformations></phenotype>')
     with pytest.warns(UnsupportedElementWarning) as rec:
         model = load_model(xml)
     msg = " ".join(str(w.message) for w in rec)
@@ -158,8 +161,7 @@ def test_secretion_of_a_missing_substrate_is_still_refused(tmp_path):
 
 def test_check_and_run_name_the_same_unsimulated_items(tmp_path):
     xml = _copy(RULES3, tmp_path)
-    _edit(xml, "<attachment_rate units=\"1/min\">0.0</attachment_rate>",
-          "<attachment_rate units=\"1/min\">0.5</attachment_rate>")
+    xml.write_text(re.sub(r"(<attachment_rate[^>]*>)[^<]*", r"\g<1>0.5", xml.read_text(), count=1))
     _edit(xml, "<track_internalized_substrates_in_each_agent>false",
           "<track_internalized_substrates_in_each_agent>true")
     check = " ".join(_cli("check", xml, cwd=tmp_path).stderr.split())
