@@ -204,3 +204,11 @@ def test_per_substrate_kernel_equals_the_plane_kernel(use_2d):
         out[mode] = f
     assert np.array_equal(out[True], out[False])
     assert not np.allclose(out[True], f0)
+
+
+def test_basement_membrane_rules_are_reported(tmp_path):
+    xml = _copy(GROWTH, tmp_path)
+    with (xml.parent / "rules.csv").open("a") as fh:
+        fh.write("tumor,contact with basement membrane,increases,cell-BM adhesion,1,0.5,2,0\n")
+    items = " ".join(not_simulated(load_model(xml)))
+    assert "cell-BM adhesion" in items and "contact with basement membrane" in items

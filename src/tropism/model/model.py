@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from ._base import Record
 from .domain import Clocks, Domain, RunOptions, SaveOptions
 from .phenotype import CellType
+from .reactions import Conversion
 from .rules import Rule
 from .substrates import Substrate
 
@@ -54,6 +55,8 @@ class Model(Record):
     cell_types: list[CellType] = Field(default_factory=list)
     initial_cells: InitialCells = Field(default_factory=InitialCells)
     rules: list[Rule] = Field(default_factory=list)
+    #: Cell-catalysed conversions of one substrate into another (not expressible in PhysiCell files).
+    conversions: list[Conversion] = Field(default_factory=list)
     user_parameters: dict[str, UserParameter] = Field(default_factory=dict)
     #: Cells of each type placed uniformly at random in the domain before the cells CSV:
     #: PhysiCell's template project does this for its user parameter ``number_of_cells``.
@@ -63,6 +66,20 @@ class Model(Record):
     #: The file the model came from (for messages), and the folder relative paths start from.
     source: str = ""
     base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _conversions_name_what_exists(self) -> "Model":
+        types, subs = self.cell_type_names, self.substrate_names
+        for k, c in enumerate(self.conversions):
+            if c.cell_type not in types:
+                raise ValueError(f"conversions[{k}]: unknown cell type {c.cell_type!r}; allowed: {', '.join(types)}")
+            for what in ("substrate", "product"):
+                name = getattr(c, what)
+                if name not in subs:
+                    raise ValueError(f"conversions[{k}]: unknown {what} {name!r}; allowed: {', '.join(subs)}")
+            if c.substrate == c.product:
+                raise ValueError(f"conversions[{k}]: substrate and product must differ (got {c.substrate!r})")
+        return self
 
     #: Line numbers of each ``unsupported`` entry in the source file (for messages).
     _lines: dict[str, list[int]] = PrivateAttr(default_factory=dict)

@@ -1348,6 +1348,9 @@ def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str
     Path
         The settings file written.
     """
+    if model.conversions:
+        warnings.warn(f"{len(model.conversions)} cell-catalysed conversion(s) cannot be written in PhysiCell's "
+                      "files and are left out", UnsupportedElementWarning, stacklevel=2)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / CELLS_NAME, _cells_csv_text(model))

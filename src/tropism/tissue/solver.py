@@ -19,6 +19,7 @@ from .neighbors import build_grid, grid_geometry, voxel_indices
 from .parameters import AGENT_PARAMETERS, TypeTables
 from .phenotype import death_and_cycle, update_volumes
 from .rules import apply_rules, compile_rules
+from .reactions import conversion_weights, convert
 from .secretion import compose_sources
 from .support import check_memory, not_simulated
 
@@ -112,6 +113,10 @@ class TissueSolver:
             rows = self.add_cells(ic.positions, ic.types, volumes=ic.extra.get("volume"))
             self._set_csv_behaviours(rows, ic.extra)
         self._interactions_active = self._any_interaction()
+        subs, names = model.substrate_names, model.cell_type_names
+        self._conversions = [(subs.index(c.substrate), subs.index(c.product), float(c.km)) for c in model.conversions]
+        self._conversion_types = [(names.index(c.cell_type), float(c.vmax)) for c in model.conversions]
+        self._conversion_weights: list = []
         self._refresh_sources()
 
     # ----------------------------------------------------------------- agents
@@ -224,12 +229,25 @@ class TissueSolver:
         self._sources = compose_sources(n, a.voxel, a.volume, a.secretion, a.secretion_target, a.uptake,
                                         a.export, self.dt_diffusion, self.mesh.voxel_volume,
                                         self.mesh.n_voxels, self._slot_of)
+        if self._conversions:
+            live = a.death_state[:n] == LIVE
+            self._conversion_weights = [
+                conversion_weights(n, a.voxel, a.volume, a.type, live, t, vmax, self.mesh.voxel_volume,
+                                   self.mesh.n_voxels, self._slot_of)
+                for t, vmax in self._conversion_types]
 
     def _diffusion_steps(self, k: int) -> None:
         if self.n_substrates == 0 or k == 0:
             return
         vox, m, c = self._sources
-        self.diffusion.step_with_sources(self.fields, k, vox, m, c)
+        if not self._conversions:
+            self.diffusion.step_with_sources(self.fields, k, vox, m, c)
+            return
+        flat = self.flat_fields
+        for _ in range(k):  # conversions act between diffusion steps, so step one at a time
+            self.diffusion.step_with_sources(self.fields, 1, vox, m, c)
+            for (a, b, km), (cvox, w) in zip(self._conversions, self._conversion_weights):
+                convert(flat, cvox, w, a, b, km, self.dt_diffusion)
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""

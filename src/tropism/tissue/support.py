@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import Model, resolve_behaviour
+from ..model import Model, resolve_behaviour, resolve_signal
 from .parameters import BEHAVIOUR_TO_PARAMETER, custom_names
 from .rules import compile_rules
 
@@ -31,8 +31,18 @@ def not_simulated(model: Model) -> list[str]:
     items: list[str] = []
     _, rules = compile_rules(model)
     items += rules
-    ic = model.initial_cells
     customs = custom_names(model)
+    subs, types = model.substrate_names, model.cell_type_names
+    for rule in model.rules:
+        beh = resolve_behaviour(rule.behavior, subs, types, customs)
+        sig = resolve_signal(rule.signal, subs, types, customs)
+        # there is no basement membrane in the tissue (nor in PhysiCell's core): these rules
+        # are read, evaluated to nothing, and said so
+        if beh is not None and beh[0] in ("bm_adhesion", "bm_repulsion"):
+            items.append(f"rule behaviour '{rule.behavior}' (no basement membrane is simulated)")
+        if sig is not None and sig[0] == "contact_bm":
+            items.append(f"rule signal '{rule.signal}' (no basement membrane is simulated; it reads 0)")
+    ic = model.initial_cells
     for label, values in ic.extra.items():
         if label == "volume":
             continue
