@@ -40,15 +40,26 @@ def _load(model_path: Path):
 
 @app.command()
 def run(
-    model_path: Path = typer.Argument(..., help="PhysiCell settings XML (or a folder holding PhysiCell_settings.xml)."),
+    model_path: Optional[Path] = typer.Argument(None, help="PhysiCell settings XML (or a folder holding PhysiCell_settings.xml); not needed with --resume."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: the model's save folder)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Kernel threads (results do not depend on it)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the model's)."),
     max_time: Optional[float] = typer.Option(None, "--max-time", min=0.0, help="End time in min (overrides the model's)."),
     png: bool = typer.Option(True, "--png/--no-png", help="Write a PNG snapshot per full save."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this output folder from its last full save (checkpoint.npz)."),
 ) -> None:
     """Run a PhysiCell model and write PhysiCell-compatible output."""
     from .simulation import run_model
+    if resume is not None:
+        from .io.checkpoint import read_checkpoint
+        _, info = read_checkpoint(resume)
+        if model_path is not None and Path(model_path).resolve() != Path(info["model_path"]).resolve():
+            raise TropismInputError("--resume continues the model its run started with", field="MODEL",
+                                    value=str(model_path), allowed=f"{info['model_path']} (or leave MODEL out)")
+        model_path, out_dir, max_time = Path(info["model_path"]), resume, info["max_time"]
+    elif model_path is None:
+        raise TropismInputError("a model is needed", field="MODEL", value=None,
+                                allowed="a PhysiCell settings XML, or --resume OUTPUT_FOLDER")
     model = _load(model_path)
     if max_time is not None:
         model.clocks = model.clocks.model_copy(update={"max_time": max_time})
@@ -64,7 +75,8 @@ def run(
             def progress(t: float, agents: int, rate: float) -> None:
                 bar.update(task, completed=t, t=t, agents=agents, rate=rate)
 
-            summary = run_model(model, out_dir, seed=seed, threads=threads, png=png, progress=progress)
+            summary = run_model(model, out_dir, seed=seed, threads=threads, png=png, progress=progress,
+                                resume=resume is not None)
     for w in caught:
         _warn(str(w.message))
     state = "interrupted at" if summary.interrupted else "finished at"

@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import UnsupportedElementWarning
+from .errors import TropismInputError, UnsupportedElementWarning
+from .io.checkpoint import read_checkpoint, settings_hash, write_checkpoint
 from .io.physicell_output import write_full_save
 from .io.populations import PopulationLog
 from .model import Model
@@ -102,10 +103,27 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._previous)
 
 
+def _keep_populations_until(path: Path, t: float) -> None:
+    """Drop population rows written after time ``t`` (by a run killed after its checkpoint)."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines()
+    keep = lines[:1] + [ln for ln in lines[1:] if ln.strip() and _row_time(ln) <= t + 1e-9]
+    from .io.physicell_output import atomic_write_bytes
+    atomic_write_bytes(path, ("\n".join(keep) + "\n").encode())
+
+
+def _row_time(line: str) -> float:
+    try:
+        return float(line.split(",", 1)[0])
+    except ValueError:
+        return float("inf")  # a partial line left by a crash
+
+
 def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | None = None,
               threads: int | None = None, png: bool = True,
               progress: Callable[[float, int, float], None] | None = None,
-              settings_xml_text: str | None = None) -> RunSummary:
+              settings_xml_text: str | None = None, resume: bool = False) -> RunSummary:
     """Run a model to its ``max_time``, writing PhysiCell-compatible output.
 
     Parameters
@@ -126,6 +144,10 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
         ``progress(time_min, agents, agent_steps_per_s)``.
     settings_xml_text : str, optional
         The settings XML copied into the output folder (default: the model written back).
+    resume : bool
+        Continue the run whose checkpoint is in ``out_dir`` (written at each full save)
+        instead of starting anew. The model must be the one the run started with; the
+        output then equals that of a run never interrupted.
 
     Returns
     -------
@@ -137,21 +159,34 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
     if settings_xml_text is None:
         from .model.physicell import model_to_xml_string
         settings_xml_text = model_to_xml_string(model)
-    solver = TissueSolver(model, seed=seed)
+    sha = settings_hash(settings_xml_text)
+    if resume:
+        state, info = read_checkpoint(out)
+        if info["settings_sha"] != sha:
+            raise TropismInputError("the model differs from the one the run started with", file=model.source or None,
+                                    field="resume", value=info["model_path"],
+                                    allowed="the same settings, cells and rules files, unchanged")
+        solver = TissueSolver(model, seed=int(state["seed"]))
+        solver.load_state(state)
+        k_start, saves_start = info["loop_step"], info["saves"]
+        _keep_populations_until(out / "populations.csv", solver.time)
+    else:
+        solver = TissueSolver(model, seed=seed)
+        k_start, saves_start = 0, 0
     unsupported = list(dict.fromkeys(list(model.unsupported) + solver.unsupported_rules))
     # the loader already warned about model.unsupported; say only what the solver adds
     extra = [u for u in dict.fromkeys(solver.unsupported_rules) if u not in model.unsupported]
     if extra:
         warnings.warn("not simulated: " + "; ".join(extra), UnsupportedElementWarning, stacklevel=2)
     names = model.cell_type_names
-    log = PopulationLog(out, names, overwrite=True)
+    log = PopulationLog(out, names, overwrite=not resume)
     mesh = solver.mesh
     centers = mesh.centers()
     d = model.domain
     interval = model.save.full_data_interval
     save_enabled = model.save.full_data_enabled
     n_steps = int(round(model.clocks.max_time / model.clocks.dt_mechanics))
-    saves = 0
+    saves = saves_start
     agent_steps = 0
     t0 = _time.perf_counter()
 
@@ -181,12 +216,16 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
     interrupted = False
     last_progress = -1.0
     with _StopFlag() as stop:
-        save(0, "initial")
+        if not resume:
+            save(0, "initial")
         step_every = max(1, int(round(interval / model.clocks.dt_mechanics)))
-        for k in range(n_steps + 1):
-            if save_enabled and k % step_every == 0:
+        for k in range(k_start, n_steps + 1):
+            if save_enabled and k % step_every == 0 and not (resume and k == k_start):
                 save(saves)
                 saves += 1
+                # after the save it belongs to: a resumed run starts from this step
+                write_checkpoint(out, solver.state_dict(), loop_step=k, saves=saves,
+                                 model_path=str(model.source), settings_sha=sha, max_time=model.clocks.max_time)
             if k == n_steps or stop.requested:
                 interrupted = stop.requested and k < n_steps
                 break

@@ -1,0 +1,60 @@
+"""A run killed with SIGKILL and resumed writes the same final output as one never
+interrupted (issue 8, item 9: checkpoints)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tropism.io.physicell_output import read_full_save
+from tropism.io.populations import read_populations
+
+MODEL = Path(__file__).resolve().parent / "fixtures" / "bench" / "rules_3types" / "PhysiCell_settings.xml"
+
+
+def _cmd(*args):
+    return [sys.executable, "-m", "tropism.cli", "run", *map(str, args)]
+
+
+def _env():
+    return {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_output(tmp_path):
+    common = ["--max-time", 1080, "--no-png", "--threads", 1, "--seed", 4]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    r = subprocess.run(_cmd(MODEL, "--out", whole, *common), capture_output=True, text=True, env=_env(), timeout=600)
+    assert r.returncode == 0, r.stderr
+    proc = subprocess.Popen(_cmd(MODEL, "--out", cut, *common), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=_env())
+    deadline = time.time() + 300
+    while not (cut / "output00000002.xml").exists() and time.time() < deadline:  # past the 720-min save
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (cut / "final.xml").exists(), "the run finished before it could be killed"
+    r = subprocess.run([sys.executable, "-m", "tropism.cli", "run", "--resume", str(cut), "--no-png", "--threads", "1"],
+                       capture_output=True, text=True, env=_env(), timeout=600)
+    assert r.returncode == 0, r.stderr
+    for stem in ("final", 3):
+        a, b = read_full_save(whole, stem), read_full_save(cut, stem)
+        assert a["time"] == b["time"]
+        assert np.array_equal(a["fields"], b["fields"])
+        for label in ("ID", "position", "cell_type", "dead", "total_volume", "damage"):
+            assert np.array_equal(a["cells"][label], b["cells"][label]), (stem, label)
+    pa, pb = read_populations(whole / "populations.csv"), read_populations(cut / "populations.csv")
+    assert list(pa) == list(pb)
+    for key in pa:
+        assert np.array_equal(np.asarray(pa[key]), np.asarray(pb[key])), key
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "tropism.cli", "run", "--resume", str(tmp_path)], capture_output=True,
+                       text=True, env=_env(), timeout=120)
+    assert r.returncode == 2 and "no checkpoint" in r.stderr and "Traceback" not in r.stderr
