@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from ._base import Record
 from .domain import Clocks, Domain, RunOptions, SaveOptions
 from .phenotype import CellType
-from .reactions import Conversion
+from .reactions import Arrival, Conversion
 from .rules import Rule
 from .substrates import Substrate
 
@@ -57,6 +57,8 @@ class Model(Record):
     rules: list[Rule] = Field(default_factory=list)
     #: Cell-catalysed conversions of one substrate into another (not expressible in PhysiCell files).
     conversions: list[Conversion] = Field(default_factory=list)
+    #: Cells entering the tissue (from the body, through vessels) at a rate, at weighted sites.
+    arrivals: list[Arrival] = Field(default_factory=list)
     user_parameters: dict[str, UserParameter] = Field(default_factory=dict)
     #: Cells of each type placed uniformly at random in the domain before the cells CSV:
     #: PhysiCell's template project does this for its user parameter ``number_of_cells``.
@@ -79,6 +81,12 @@ class Model(Record):
                     raise ValueError(f"conversions[{k}]: unknown {what} {name!r}; allowed: {', '.join(subs)}")
             if c.substrate == c.product:
                 raise ValueError(f"conversions[{k}]: substrate and product must differ (got {c.substrate!r})")
+        for k, a in enumerate(self.arrivals):
+            if a.cell_type not in types:
+                raise ValueError(f"arrivals[{k}]: unknown cell type {a.cell_type!r}; allowed: {', '.join(types)}")
+            if a.weight and a.weight not in subs:
+                raise ValueError(f"arrivals[{k}]: unknown weight {a.weight!r}; allowed: a substrate "
+                                 f"({', '.join(subs)}) or empty for uniform sites")
         return self
 
     #: Line numbers of each ``unsupported`` entry in the source file (for messages).

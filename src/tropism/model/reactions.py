@@ -26,3 +26,17 @@ class Conversion(Record):
     km: Positive = Field(description="substrate units")
     source: str = ""
     status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")
+
+
+class Arrival(Record):
+    """Cells of ``cell_type`` entering the tissue at ``rate_per_min`` (Poisson), at voxels drawn
+    in proportion to the substrate ``weight`` (e.g. a vessel-density field; uniform if empty).
+
+    The coupler sets the rate from the body model at every exchange; a scenario may fix it.
+    """
+
+    cell_type: str
+    rate_per_min: NonNeg = 0.0
+    weight: str = ""
+    source: str = ""
+    status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")

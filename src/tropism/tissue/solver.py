@@ -19,6 +19,7 @@ from .neighbors import build_grid, grid_geometry, voxel_indices
 from .parameters import AGENT_PARAMETERS, TypeTables
 from .phenotype import death_and_cycle, update_volumes
 from .rules import apply_rules, compile_rules
+from .arrivals import arrival_sites, poisson
 from .reactions import conversion_weights, convert
 from .secretion import compose_sources
 from .support import check_memory, not_simulated
@@ -117,6 +118,11 @@ class TissueSolver:
         self._conversions = [(subs.index(c.substrate), subs.index(c.product), float(c.km)) for c in model.conversions]
         self._conversion_types = [(names.index(c.cell_type), float(c.vmax)) for c in model.conversions]
         self._conversion_weights: list = []
+        self._arrival_rates = np.array([a.rate_per_min for a in model.arrivals], dtype=float)
+        self._arrival_types = np.array([names.index(a.cell_type) for a in model.arrivals], dtype=np.int64)
+        self._arrival_weight = [subs.index(a.weight) if a.weight else -1 for a in model.arrivals]
+        #: cells that entered through arrivals, per cell type (the body port's counter)
+        self.arrived = np.zeros(self.n_types, dtype=np.int64)
         self._refresh_sources()
 
     # ----------------------------------------------------------------- agents
@@ -268,6 +274,8 @@ class TissueSolver:
         if self.mechanics_step % self.mechanics_per_phenotype == 0:
             self._phenotype()
         self._mechanics()
+        if self._arrival_rates.size:
+            self._arrivals()
         self._diffusion_steps(self.diffusion_per_mechanics - 1)
         self.mechanics_step += 1
         self.time = self.mechanics_step * self.dt_mechanics
@@ -542,6 +550,36 @@ class TissueSolver:
         g = self.diffusion.gradients(self.fields)[substrate].reshape(-1, 3)
         return np.linalg.norm(g[self.agents.voxel[rows]], axis=1)
 
+    # ----------------------------------------------------------------- exchange
+    def set_arrival_rate(self, k: int, rate_per_min: float) -> None:
+        """Set arrival ``k``'s rate (cells/min), e.g. from the body model at an exchange."""
+        if not rate_per_min >= 0.0:
+            raise ValueError(f"arrival rate must be >= 0 (got {rate_per_min!r})")
+        self._arrival_rates[k] = float(rate_per_min)
+
+    def _arrivals(self) -> None:
+        """Add this mechanics step's arrivals (Poisson counts, sites ∝ weight)."""
+        dt = self.dt_mechanics
+        centers = None
+        for k, rate in enumerate(self._arrival_rates):
+            count = poisson(self.seed, k, self.mechanics_step, rate * dt)
+            if count == 0:
+                continue
+            if centers is None:
+                centers = self.mesh.centers()
+            w = self._arrival_weight[k]
+            weights = np.maximum(self.flat_fields[w], 0.0) if w >= 0 else np.ones(self.mesh.n_voxels)
+            cumulative = np.cumsum(weights)
+            if cumulative[-1] <= 0.0:
+                continue  # nowhere to enter (no vessels): the cells stay in the body
+            pos = arrival_sites(self.seed, k, self.mechanics_step, count, cumulative, centers, self.spacing,
+                                self.use_2d)
+            pos = np.clip(pos, self.lo, self.hi)
+            t = int(self._arrival_types[k])
+            self.add_cells(pos, np.full(count, t, dtype=np.int64))
+            self.arrived[t] += count
+        self._refresh_sources()
+
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, np.ndarray]:
         """Everything that the next steps depend on, as arrays (for checkpoints).
@@ -554,7 +592,8 @@ class TissueSolver:
         out.update({"fields": self.fields.copy(), "seed": np.int64(self.seed), "time": np.float64(self.time),
                     "mechanics_step": np.int64(self.mechanics_step),
                     "phenotype_step": np.int64(self.phenotype_step), "next_id": np.int64(a.next_id),
-                    "n_agents": np.int64(a.n)})
+                    "n_agents": np.int64(a.n), "arrived": self.arrived.copy(),
+                    "arrival_rates": self._arrival_rates.copy()})
         return out
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
@@ -574,6 +613,8 @@ class TissueSolver:
         self.time = float(state["time"])
         self.mechanics_step = int(state["mechanics_step"])
         self.phenotype_step = int(state["phenotype_step"])
+        self.arrived[...] = state["arrived"]
+        self._arrival_rates[...] = state["arrival_rates"]
         self._interactions_active = self._any_interaction()
         self._refresh_sources()
 
