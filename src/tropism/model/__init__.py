@@ -5,13 +5,13 @@ from .model import InitialCells, Model, UserParameter
 from .phenotype import (CYCLE_TOPOLOGIES, AdvancedChemotaxis, CellType, Chemotaxis, CustomDatum, Cycle,
                         DeathModel, DeathParameters, Interactions, Mechanics, Motility, PhaseLink,
                         SecretionParameters, Volume)
-from .reactions import Arrival, Conversion
+from .reactions import Arrival, Conversion, Intervention
 from .rules import Rule, resolve_behaviour, resolve_signal
 from .substrates import FACES, Substrate
 
 __all__ = [
     "AdvancedChemotaxis", "Arrival", "CYCLE_TOPOLOGIES", "CellType", "Chemotaxis", "Clocks", "Conversion", "CustomDatum", "Cycle",
-    "DeathModel", "DeathParameters", "Domain", "FACES", "InitialCells", "Interactions", "Mechanics",
+    "DeathModel", "DeathParameters", "Domain", "FACES", "InitialCells", "Interactions", "Intervention", "Mechanics",
     "Model", "Motility", "PhaseLink", "Rule", "RunOptions", "SaveOptions", "SecretionParameters",
     "Substrate", "UserParameter", "Volume", "resolve_behaviour", "resolve_signal",
 ]

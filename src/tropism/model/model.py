@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from ._base import Record
 from .domain import Clocks, Domain, RunOptions, SaveOptions
 from .phenotype import CellType
-from .reactions import Arrival, Conversion
+from .reactions import Arrival, Conversion, Intervention
 from .rules import Rule
 from .substrates import Substrate
 
@@ -59,6 +59,8 @@ class Model(Record):
     conversions: list[Conversion] = Field(default_factory=list)
     #: Cells entering the tissue (from the body, through vessels) at a rate, at weighted sites.
     arrivals: list[Arrival] = Field(default_factory=list)
+    #: Blockades and other treatments acting on signals, behaviours and sources.
+    interventions: list[Intervention] = Field(default_factory=list)
     user_parameters: dict[str, UserParameter] = Field(default_factory=dict)
     #: Cells of each type placed uniformly at random in the domain before the cells CSV:
     #: PhysiCell's template project does this for its user parameter ``number_of_cells``.
@@ -87,6 +89,8 @@ class Model(Record):
             if a.weight and a.weight not in subs:
                 raise ValueError(f"arrivals[{k}]: unknown weight {a.weight!r}; allowed: a substrate "
                                  f"({', '.join(subs)}) or empty for uniform sites")
+        for k, iv in enumerate(self.interventions):
+            _check_intervention(k, iv, self)
         return self
 
     #: Line numbers of each ``unsupported`` entry in the source file (for messages).
@@ -116,3 +120,28 @@ class Model(Record):
             if c.name == name:
                 return c
         raise KeyError(name)
+
+
+def _check_intervention(k: int, iv, model: "Model") -> None:
+    from .rules import resolve_behaviour, resolve_signal
+    types, subs = model.cell_type_names, model.substrate_names
+    customs = [c for ct in model.cell_types for c in ct.custom_data]
+    for t in iv.cell_types:
+        if t not in types:
+            raise ValueError(f"interventions[{k}]: unknown cell type {t!r}; allowed: {', '.join(types)}")
+    scope = iv.cell_types or types
+    if iv.kind == "block_signal":
+        sig = resolve_signal(iv.target, subs, types, customs)
+        if sig is None:
+            raise ValueError(f"interventions[{k}]: unknown signal {iv.target!r}")
+        readers = [r for r in model.rules if r.cell_type in scope
+                   and resolve_signal(r.signal, subs, types, customs) == sig]
+        if not readers:
+            # a blockade nothing feels is a mistake in the scenario, not a no-op
+            raise ValueError(f"interventions[{k}]: no rule of {', '.join(scope)} reads {iv.target!r}; "
+                             "block a signal some rule of those types uses")
+    elif iv.kind == "scale_behaviour":
+        if resolve_behaviour(iv.target, subs, types, customs) is None:
+            raise ValueError(f"interventions[{k}]: unknown behaviour {iv.target!r}")
+    elif iv.target not in subs:
+        raise ValueError(f"interventions[{k}]: unknown substrate {iv.target!r}; allowed: {', '.join(subs)}")

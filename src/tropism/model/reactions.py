@@ -7,9 +7,11 @@ library and scenarios; the tissue solver runs it in every diffusion step.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
-from ._base import NonNeg, Positive, Record
+from ._base import Fraction, NonNeg, Positive, Record
 
 
 class Conversion(Record):
@@ -38,5 +40,27 @@ class Arrival(Record):
     cell_type: str
     rate_per_min: NonNeg = 0.0
     weight: str = ""
+    source: str = ""
+    status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")
+
+
+class Intervention(Record):
+    """A treatment acting on mechanisms, not on one finding: applied through the rules and the
+    per-type tables, the same way for every cell type it names.
+
+    - ``block_signal``: every rule term reading signal ``target`` in ``cell_types`` sees the
+      signal × (1 − ``efficacy``) — a receptor blockade (CXCR4 blockade: the SDF-1 terms of
+      CXCR4-bearing types);
+    - ``scale_behaviour``: the base value of behaviour ``target`` × ``factor``;
+    - ``remove_source``: the types' secretion of substrate ``target`` is set to 0.
+
+    ``cell_types`` empty means every type.
+    """
+
+    kind: Literal["block_signal", "scale_behaviour", "remove_source"]
+    target: str
+    cell_types: list[str] = Field(default_factory=list)
+    efficacy: Fraction = 1.0
+    factor: NonNeg = 1.0
     source: str = ""
     status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")

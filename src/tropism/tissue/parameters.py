@@ -144,6 +144,26 @@ class TypeTables:
         self.custom_default = np.zeros((nt, nc))
         for t, ct in enumerate(model.cell_types):
             self._fill(t, ct, subs, types, customs)
+        self._intervene(model, subs, types, customs)
+
+    def _intervene(self, model, subs, types, customs) -> None:
+        """Interventions on base values: scale a behaviour, remove a source (rules keep acting
+        on top of the changed base; a removed source also stops rules from adding it back)."""
+        from ..model import resolve_behaviour
+        self.no_secretion = np.zeros((len(types), len(subs)), dtype=bool)
+        for iv in model.interventions:
+            rows = [types.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(types)))
+            if iv.kind == "scale_behaviour":
+                kind, arg = resolve_behaviour(iv.target, subs, types, customs)
+                if kind not in BEHAVIOUR_TO_PARAMETER:
+                    continue
+                col = customs.index(arg) if kind == "custom" else (0 if kind == "cycle_entry" else max(int(arg), 0))
+                self.base[BEHAVIOUR_TO_PARAMETER[kind]][rows, col] *= iv.factor
+            elif iv.kind == "remove_source":
+                s = subs.index(iv.target)
+                self.base["secretion"][rows, s] = 0.0
+                self.base["export"][rows, s] = 0.0
+                self.no_secretion[rows, s] = True
 
     def _fill(self, t, ct, subs, types, customs) -> None:
         b = self.base

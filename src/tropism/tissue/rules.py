@@ -23,6 +23,7 @@ class _Term:
     half_max: float
     hill_power: float
     applies_to_dead: bool
+    scale: float = 1.0  #: what a blockade leaves of the signal (1 − efficacy)
 
 
 @dataclass
@@ -77,7 +78,12 @@ def compile_rules(model: Model) -> tuple[list[RuleGroup], list[str]]:
             col = max(int(arg), 0)
         t = types.index(rule.cell_type)
         g = groups.setdefault((t, param, col), RuleGroup(t, param, col))
-        term = _Term(sig, rule.half_max, rule.hill_power, rule.applies_to_dead)
+        scale = 1.0
+        for iv in model.interventions:
+            if iv.kind == "block_signal" and (not iv.cell_types or rule.cell_type in iv.cell_types) \
+                    and resolve_signal(iv.target, subs, types, customs) == sig:
+                scale *= 1.0 - iv.efficacy
+        term = _Term(sig, rule.half_max, rule.hill_power, rule.applies_to_dead, scale)
         if rule.direction == "increases":
             g.up.append(term)
             g.max_value = rule.saturation if g.max_value is None else max(g.max_value, rule.saturation)
@@ -93,6 +99,8 @@ def _hill_sum(terms: list[_Term], signals, rows: np.ndarray, dead_only: bool) ->
         if dead_only and not term.applies_to_dead:
             continue
         s = np.maximum(signals(term.signal, rows), 0.0)
+        if term.scale != 1.0:
+            s = s * term.scale
         total += (s / term.half_max) ** term.hill_power
     return total
 

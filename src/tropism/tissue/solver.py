@@ -532,6 +532,12 @@ class TissueSolver:
             return np.zeros(rows.shape[0])
 
         apply_rules(self.rule_groups, self.tables.base, a.arrays, rows_of_type, dead_rows, signals)
+        blocked = self.tables.no_secretion
+        if blocked.any():  # a removed source stays removed whatever the rules say
+            for t, s in zip(*np.nonzero(blocked)):
+                rows = np.nonzero(types == t)[0]
+                a.secretion[rows, s] = 0.0
+                a.export[rows, s] = 0.0
 
     def contacts(self) -> tuple[np.ndarray, np.ndarray]:
         """Neighbour counts within adhesion reach: (per type, per death state), each (n, k)."""
