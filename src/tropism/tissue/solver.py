@@ -123,6 +123,7 @@ class TissueSolver:
         self._arrival_weight = [subs.index(a.weight) if a.weight else -1 for a in model.arrivals]
         #: cells that entered through arrivals, per cell type (the body port's counter)
         self.arrived = np.zeros(self.n_types, dtype=np.int64)
+        self._centers: np.ndarray | None = None
         self._refresh_sources()
 
     # ----------------------------------------------------------------- agents
@@ -566,19 +567,18 @@ class TissueSolver:
     def _arrivals(self) -> None:
         """Add this mechanics step's arrivals (Poisson counts, sites ∝ weight)."""
         dt = self.dt_mechanics
-        centers = None
         for k, rate in enumerate(self._arrival_rates):
             count = poisson(self.seed, k, self.mechanics_step, rate * dt)
             if count == 0:
                 continue
-            if centers is None:
-                centers = self.mesh.centers()
+            if self._centers is None:
+                self._centers = self.mesh.centers()  # once per run, only if cells arrive
             w = self._arrival_weight[k]
             weights = np.maximum(self.flat_fields[w], 0.0) if w >= 0 else np.ones(self.mesh.n_voxels)
             cumulative = np.cumsum(weights)
             if cumulative[-1] <= 0.0:
                 continue  # nowhere to enter (no vessels): the cells stay in the body
-            pos = arrival_sites(self.seed, k, self.mechanics_step, count, cumulative, centers, self.spacing,
+            pos = arrival_sites(self.seed, k, self.mechanics_step, count, cumulative, self._centers, self.spacing,
                                 self.use_2d)
             pos = np.clip(pos, self.lo, self.hi)
             t = int(self._arrival_types[k])
