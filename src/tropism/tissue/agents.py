@@ -70,6 +70,12 @@ class Agents:
         for name in AGENT_PARAMETERS:
             self.arrays[name] = np.zeros((self.capacity, self._widths[name]))
         self.arrays["attack_target"][:] = -1
+        self._bind()
+
+    def _bind(self) -> None:
+        # each array is also a plain attribute: the mechanics step reads ~60 of them per step,
+        # and a __getattr__ call per read costs more than a small tissue's kernels save
+        self.__dict__.update(self.arrays)
 
     def __getattr__(self, name: str) -> np.ndarray:
         arrays = self.__dict__.get("arrays")
@@ -91,6 +97,7 @@ class Agents:
                 new[self.n:] = -1
             self.arrays[name] = new
         self.capacity = cap
+        self._bind()
 
     def append(self, count: int) -> slice:
         """Add ``count`` agents with fresh ids; returns their row slice (state left zero)."""
