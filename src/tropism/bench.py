@@ -20,8 +20,8 @@ from .model.phenotype import default_apoptosis, default_necrosis
 #: µm: 0.95 diameters of a 2494 µm³ cell (15.984), the spacing of the shared bench layouts
 SPACING = 0.95 * 2.0 * (2494.0 * 3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
 
-#: PhysiCell 1.14.2's loop on bench_models/rules_sample (s, median of paired runs; see CASES).
-PHYSICELL_RULES_SAMPLE_LOOP_S = 45.7
+#: PhysiCell 1.14.2's loop on bench_models/rules_sample (s): median of 9 runs paired with tropism, 2026-12-01.
+PHYSICELL_RULES_SAMPLE_LOOP_S = 41.0
 
 #: name → (dimension, half-width µm, cells, max_time min, kind); PhysiCell 1.14.2's figures on
 #: the reference 2-core machine (shared/bench/README.md).
