@@ -7,7 +7,6 @@ shared/bench/README.md (measured 2026-11-22 with unmodified PhysiCell 1.14.2).
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import (CellType, Clocks, Cycle, DeathModel, Domain, InitialCells, Model, Motility, PhaseLink,
+from .model import (CellType, Clocks, Cycle, Domain, InitialCells, Model, Motility, PhaseLink,
                     SaveOptions, SecretionParameters, Substrate)
 from .model.phenotype import default_apoptosis, default_necrosis
 

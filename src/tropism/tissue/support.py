@@ -6,10 +6,14 @@ behaviour in a run says so before it is run.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
+from ..errors import TropismInputError
 from ..model import Model, resolve_behaviour, resolve_signal
 from .parameters import BEHAVIOUR_TO_PARAMETER, custom_names
+from .mesh import Mesh
 from .rules import compile_rules
 
 
@@ -77,13 +81,10 @@ _BYTES_PER_AGENT = 8 * 60
 
 def memory_estimate(model: Model) -> tuple[int, int]:
     """Bytes a run of ``model`` needs at the start, and its voxel count (before allocating)."""
-    import math
     d = model.domain
-    counts = [max(1, math.ceil((getattr(d, f"{a}_max") - getattr(d, f"{a}_min")) / getattr(d, f"d{a}") - 1e-9))
-              for a in "xyz"]
-    if d.use_2d:
-        counts[2] = 1
-    voxels = counts[0] * counts[1] * counts[2]
+    # the mesh only counts voxels (BioFVM's rounding); it allocates nothing
+    voxels = Mesh(x_min=d.x_min, x_max=d.x_max, y_min=d.y_min, y_max=d.y_max, z_min=d.z_min, z_max=d.z_max,
+                  dx=d.dx, dy=d.dy, dz=d.dz, use_2d=d.use_2d).n_voxels
     ns, nt = len(model.substrates), len(model.cell_types)
     agents = max(64, 2 * (len(model.initial_cells) + model.random_cells_per_type * nt))
     need = (voxels * (ns * _BYTES_PER_VOXEL_SUBSTRATE + _BYTES_PER_VOXEL)
@@ -100,7 +101,6 @@ def available_memory() -> int:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    import os
     try:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):
@@ -115,7 +115,6 @@ def check_memory(model: Model, fraction: float = 0.8) -> None:
     TropismInputError
         Naming the estimate, the voxel count and the machine's available memory.
     """
-    from ..errors import TropismInputError
     need, voxels = memory_estimate(model)
     have = available_memory()
     if need > fraction * have:
