@@ -21,6 +21,10 @@ TropismInputError
 import importlib
 
 from .errors import TropismInputError, UnsupportedElementWarning
+from .capabilities import register_rule_check
+
+# the loaders report what the tissue solver does not simulate; imported when first asked
+register_rule_check("tropism.tissue.registry:not_simulated_in_rule")
 
 # Names are imported on first use (PEP 562): a command pays only for what it touches, so
 # `tropism --help` does not load Numba, SciPy and Matplotlib.

@@ -5,13 +5,15 @@ from .model import InitialCells, Model, UserParameter
 from .phenotype import (CYCLE_TOPOLOGIES, AdvancedChemotaxis, CellType, Chemotaxis, CustomDatum, Cycle,
                         DeathModel, DeathParameters, Interactions, Mechanics, Motility, PhaseLink,
                         SecretionParameters, Volume)
-from .reactions import Arrival, Conversion, Intervention
-from .rules import Rule, resolve_behaviour, resolve_signal
+from .provenance import ParameterSource
+from .reactions import Arrival, Conversion, Departure, Intervention, VesselBed
+from .rules import Rule, behaviour_names, resolve_behaviour, resolve_rule, resolve_signal, signal_names
 from .substrates import FACES, Substrate
 
 __all__ = [
-    "AdvancedChemotaxis", "Arrival", "CYCLE_TOPOLOGIES", "CellType", "Chemotaxis", "Clocks", "Conversion", "CustomDatum", "Cycle",
+    "AdvancedChemotaxis", "Arrival", "CYCLE_TOPOLOGIES", "CellType", "Chemotaxis", "Clocks", "Conversion", "CustomDatum", "Cycle", "Departure",
     "DeathModel", "DeathParameters", "Domain", "FACES", "InitialCells", "Interactions", "Intervention", "Mechanics",
-    "Model", "Motility", "PhaseLink", "Rule", "RunOptions", "SaveOptions", "SecretionParameters",
-    "Substrate", "UserParameter", "Volume", "resolve_behaviour", "resolve_signal",
+    "Model", "Motility", "ParameterSource", "PhaseLink", "Rule", "RunOptions", "SaveOptions", "SecretionParameters",
+    "Substrate", "UserParameter", "VesselBed", "Volume", "behaviour_names", "resolve_behaviour", "resolve_rule",
+    "resolve_signal", "signal_names",
 ]

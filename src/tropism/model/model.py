@@ -11,8 +11,9 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from ._base import Record
 from .domain import Clocks, Domain, RunOptions, SaveOptions
 from .phenotype import CellType
-from .reactions import Arrival, Conversion, Intervention
-from .rules import Rule
+from .provenance import ParameterSource, resolve_path
+from .reactions import Arrival, Conversion, Departure, Intervention, VesselBed
+from .rules import Rule, resolve_behaviour, resolve_rule, resolve_signal
 from .substrates import Substrate
 
 
@@ -59,8 +60,14 @@ class Model(Record):
     conversions: list[Conversion] = Field(default_factory=list)
     #: Cells entering the tissue (from the body, through vessels) at a rate, at weighted sites.
     arrivals: list[Arrival] = Field(default_factory=list)
+    #: Cells leaving the tissue through vessels (intravasation), handed to the body.
+    departures: list[Departure] = Field(default_factory=list)
+    #: The tissue's perfused vessels: exchange of substrates with plasma.
+    vessels: VesselBed | None = None
     #: Blockades and other treatments acting on signals, behaviours and sources.
     interventions: list[Intervention] = Field(default_factory=list)
+    #: Unit and source of any parameter, keyed by its path (``cell_types[MSC].motility.speed``).
+    provenance: dict[str, ParameterSource] = Field(default_factory=dict)
     user_parameters: dict[str, UserParameter] = Field(default_factory=dict)
     #: Cells of each type placed uniformly at random in the domain before the cells CSV:
     #: PhysiCell's template project does this for its user parameter ``number_of_cells``.
@@ -70,6 +77,16 @@ class Model(Record):
     #: The file the model came from (for messages), and the folder relative paths start from.
     source: str = ""
     base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _resolve_rules(self) -> "Model":
+        # every loader's model holds resolved rules; in-place so that validate_assignment
+        # does not re-enter this validator
+        subs, types, columns = self.substrate_names, self.cell_type_names, self.custom_names
+        for k, rule in enumerate(self.rules):
+            own = list(self.cell_types[types.index(rule.cell_type)].custom_data) if rule.cell_type in types else []
+            self.rules[k] = resolve_rule(rule, subs, types, own, columns)
+        return self
 
     @model_validator(mode="after")
     def _conversions_name_what_exists(self) -> "Model":
@@ -89,8 +106,18 @@ class Model(Record):
             if a.weight and a.weight not in subs:
                 raise ValueError(f"arrivals[{k}]: unknown weight {a.weight!r}; allowed: a substrate "
                                  f"({', '.join(subs)}) or empty for uniform sites")
+        for k, dep in enumerate(self.departures):
+            if dep.cell_type not in types:
+                raise ValueError(f"departures[{k}]: unknown cell type {dep.cell_type!r}; allowed: {', '.join(types)}")
+        if self.vessels is not None:
+            for what in ("permeability", "plasma"):
+                for name in getattr(self.vessels, what):
+                    if name not in subs:
+                        raise ValueError(f"vessels.{what}: unknown substrate {name!r}; allowed: {', '.join(subs)}")
         for k, iv in enumerate(self.interventions):
             _check_intervention(k, iv, self)
+        for path in self.provenance:
+            resolve_path(self, path)  # a source for a parameter that does not exist is a typo
         return self
 
     #: Line numbers of each ``unsupported`` entry in the source file (for messages).
@@ -114,6 +141,30 @@ class Model(Record):
         """Cell-type names in ID order."""
         return [c.name for c in self.cell_types]
 
+    @property
+    def custom_names(self) -> list[str]:
+        """Custom-variable names over all cell types, in first-seen order (their columns)."""
+        names: list[str] = []
+        for ct in self.cell_types:
+            for key in ct.custom_data:
+                if key not in names:
+                    names.append(key)
+        return names
+
+    def signal(self, name: str) -> tuple[str, int] | None:
+        """A signal name resolved to (kind, index) against this model; None if unknown."""
+        sig = resolve_signal(name, self.substrate_names, self.cell_type_names, self.custom_names)
+        return None if sig is None else (sig[0], _column(sig[1], self.custom_names))
+
+    def behaviour(self, name: str) -> tuple[str, int] | None:
+        """A behaviour name resolved to (kind, index) against this model; None if unknown."""
+        beh = resolve_behaviour(name, self.substrate_names, self.cell_type_names, self.custom_names)
+        return None if beh is None else (beh[0], _column(beh[1], self.custom_names))
+
+    def parameter(self, path: str) -> tuple[object, ParameterSource | None]:
+        """The value at ``path`` (e.g. ``cell_types[MSC].motility.speed``) and its unit and source."""
+        return resolve_path(self, path), self.provenance.get(path)
+
     def cell_type(self, name: str) -> CellType:
         """The cell type called ``name``; ``KeyError`` if there is none."""
         for c in self.cell_types:
@@ -122,20 +173,22 @@ class Model(Record):
         raise KeyError(name)
 
 
+def _column(arg: int | str, customs: list[str]) -> int:
+    return customs.index(arg) if isinstance(arg, str) else int(arg)
+
+
 def _check_intervention(k: int, iv, model: "Model") -> None:
-    from .rules import resolve_behaviour, resolve_signal
     types, subs = model.cell_type_names, model.substrate_names
-    customs = [c for ct in model.cell_types for c in ct.custom_data]
+    customs = model.custom_names
     for t in iv.cell_types:
         if t not in types:
             raise ValueError(f"interventions[{k}]: unknown cell type {t!r}; allowed: {', '.join(types)}")
     scope = iv.cell_types or types
     if iv.kind == "block_signal":
-        sig = resolve_signal(iv.target, subs, types, customs)
+        sig = model.signal(iv.target)
         if sig is None:
             raise ValueError(f"interventions[{k}]: unknown signal {iv.target!r}")
-        readers = [r for r in model.rules if r.cell_type in scope
-                   and resolve_signal(r.signal, subs, types, customs) == sig]
+        readers = [r for r in model.rules if r.cell_type in scope and (r.signal_kind, r.signal_index) == sig]
         if not readers:
             # a blockade nothing feels is a mistake in the scenario, not a no-op
             raise ValueError(f"interventions[{k}]: no rule of {', '.join(scope)} reads {iv.target!r}; "

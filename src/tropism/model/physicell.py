@@ -38,8 +38,8 @@ from .domain import Clocks, Domain, RunOptions, SaveOptions
 from .model import InitialCells, Model, UserParameter
 from .phenotype import (APOPTOSIS_CODE, CYCLE_TOPOLOGIES, NECROSIS_CODE, CellType, CustomDatum,
                         SecretionParameters)
-from .rules import (_FIXED_BEHAVIOURS, _FIXED_SIGNALS, _SUBSTRATE_SUFFIXES, _TYPE_PREFIXES,
-                    SIMULATED_BEHAVIOURS, SIMULATED_SIGNALS, Rule, resolve_behaviour, resolve_signal)
+from ..capabilities import not_simulated_in_rule
+from .rules import Rule, resolve_rule
 from .substrates import FACES, Substrate
 
 __all__ = ["load_model", "write_model", "model_to_xml_string"]
@@ -894,22 +894,9 @@ class _Reader:
                 self.fail(None, f"expected 8 columns, found {len(toks)}", raw, ",".join(_RULE_COLUMNS),
                           file=file, field=where)
             cell_type, signal, direction, behavior = toks[:4]
-            if cell_type not in names:
-                self.fail(None, "unknown cell type", cell_type, ", ".join(names), file=file,
-                          field=f"{where}, column 1 (cell_type)")
-            custom = list(cell_types[names.index(cell_type)].custom_data)
-            sig = resolve_signal(signal, subs, names, custom)
-            if sig is None:
-                self.fail(None, f"unknown signal for cell type '{cell_type}'", signal,
-                          _signal_names(subs, names, custom), file=file, field=f"{where}, column 2 (signal)")
             if direction.lower() not in ("increases", "decreases"):
                 self.fail(None, "direction must be 'increases' or 'decreases'", direction,
                           "increases, decreases", file=file, field=f"{where}, column 3 (direction)")
-            beh = resolve_behaviour(behavior, subs, names, custom)
-            if beh is None:
-                self.fail(None, f"unknown behavior for cell type '{cell_type}'", behavior,
-                          _behaviour_names(subs, names, custom), file=file,
-                          field=f"{where}, column 4 (behavior)")
             nums = []
             for col in range(4, 7):
                 try:
@@ -932,11 +919,15 @@ class _Reader:
             data = dict(cell_type=cell_type, signal=signal, direction=direction.lower(), behavior=behavior,
                         saturation=nums[0], half_max=nums[1], hill_power=nums[2], applies_to_dead=applies,
                         source=file, line=lineno)
-            rules.append(self.validate(Rule, data, {}, None, file=file, field=where))
-            if sig[0] not in SIMULATED_SIGNALS:
-                self.unsupported.append(f"rule signal '{signal}'")
-            if beh[0] not in SIMULATED_BEHAVIOURS:
-                self.unsupported.append(f"rule behaviour '{behavior}'")
+            own = list(cell_types[names.index(cell_type)].custom_data) if cell_type in names else []
+            columns = list(dict.fromkeys(k for ct in cell_types for k in ct.custom_data))
+            # the one resolution (and its messages) for every loader: model.rules.resolve_rule
+            rule = resolve_rule(self.validate(Rule, data, {}, None, file=file, field=where), subs, names, own,
+                                columns)
+            rules.append(rule)
+            for item in not_simulated_in_rule(rule):
+                self.unsupported.append(item)
+                self.lines.setdefault(item, []).append(lineno)
         return rules
 
     # -- user parameters -----------------------------------------------------------------------
@@ -979,21 +970,6 @@ def _normalise_tables(data: dict, names: list[str], subs: list[str]) -> None:
     data["secretion"] = {s: data["secretion"].get(s, default_sec) for s in subs}
     sens = mot["advanced_chemotaxis"]["sensitivities"]
     mot["advanced_chemotaxis"]["sensitivities"] = {s: sens.get(s, 0.0) for s in subs}
-
-
-def _signal_names(subs: list[str], types: list[str], custom: list[str]) -> str:
-    names = list(subs) + [f"{s} gradient" for s in subs] + [f"intracellular {s}" for s in subs]
-    names += list(_FIXED_SIGNALS) + [f"contact with {t}" for t in types] + [f"custom:{c}" for c in custom]
-    return ", ".join(names)
-
-
-def _behaviour_names(subs: list[str], types: list[str], custom: list[str]) -> str:
-    names = list(_FIXED_BEHAVIOURS) + ["exit from cycle phase <N>"]
-    names += [f"{s}{suffix}" for s in subs for suffix in _SUBSTRATE_SUFFIXES]
-    names += [f"chemotactic response to {s}" for s in subs]
-    names += [f"{prefix}{t}" for prefix in _TYPE_PREFIXES for t in types]
-    names += [f"custom:{c}" for c in custom]
-    return ", ".join(names)
 
 
 def read_cells_csv(path: str | os.PathLike[str], cell_types: list[CellType],

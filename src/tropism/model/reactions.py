@@ -64,3 +64,33 @@ class Intervention(Record):
     factor: NonNeg = 1.0
     source: str = ""
     status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")
+
+
+class Departure(Record):
+    """Cells of ``cell_type`` leaving the tissue through vessels (intravasation) to the body.
+
+    A live cell in a voxel with vessels leaves with probability 1 − exp(−r·dt) per mechanics
+    step, r its ``intravasation`` behaviour (base ``rate_per_min``, changed by rules such as
+    "hypoxia increases intravasation").
+    """
+
+    cell_type: str
+    rate_per_min: NonNeg = 0.0
+    source: str = ""
+    status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")
+
+
+class VesselBed(Record):
+    """Perfused vessels as a vessel-surface density field exchanging substrates with plasma.
+
+    Each voxel exchanges substrate s at rate P_s·S_v·(plasma_s − local), S_v its vessel
+    surface per tissue volume (1/µm) and P_s the permeability (µm/min). ``surface_density``
+    fills every voxel; a scenario may draw a bed (``TissueSolver.set_vessel_density``).
+    ``plasma`` holds the plasma concentrations until the body model sets them.
+    """
+
+    surface_density: NonNeg = Field(0.0, description="vessel surface per tissue volume, 1/µm")
+    permeability: dict[str, NonNeg] = Field(default_factory=dict, description="µm/min per substrate")
+    plasma: dict[str, NonNeg] = Field(default_factory=dict, description="plasma level per substrate")
+    source: str = ""
+    status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")

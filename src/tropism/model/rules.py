@@ -1,9 +1,11 @@
 """Cell rules in PhysiCell's cell-behaviour hypothesis grammar (CBHG v3).
 
 A rule reads "in cell type T, signal S increases/decreases behaviour B", with a Hill
-response (half-max, Hill power) towards a saturation value. Names are resolved here against a
-model's substrates and cell types into ``(kind, argument)`` pairs the solver understands, so a
-misspelt name is caught before the first step.
+response (half-max, Hill power) towards a saturation value. This module is the grammar: it
+resolves names against a model's substrates, cell types and custom variables into a kind and
+an index (:func:`resolve_rule`, the one place rule names are resolved and refused, with the
+full list of allowed names). Which kinds a solver simulates is the solver's business (see
+``tropism.tissue.registry``); ``model/`` keeps no solver knowledge.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..errors import TropismInputError
 from ._base import NonNeg, Record
 
 
@@ -29,6 +32,13 @@ class Rule(Record):
     applies_to_dead: bool = False
     source: str = ""
     line: int = 0
+    #: Resolved by :func:`resolve_rule` (every loader's model holds resolved rules): the signal's
+    #: kind and index (substrate, cell type or custom column; -1 for none), the behaviour's
+    #: kind and index (substrate, cell type, cycle phase or custom column; -1 for none).
+    signal_kind: str = ""
+    signal_index: int = -1
+    behaviour_kind: str = ""
+    behaviour_index: int = -1
 
 
 # Behaviours whose name is a fixed phrase → kind.
@@ -58,6 +68,9 @@ _FIXED_BEHAVIOURS = {
     "is_movable": "is_movable",
     "is movable": "is_movable",
     "calcification rate": "calcification_rate",
+    # leaving the tissue through a vessel (to the body); not a PhysiCell behaviour
+    "intravasation": "intravasation",
+    "intravasation rate": "intravasation",
 }
 # Behaviours "<prefix> <cell type>".
 _TYPE_PREFIXES = {
@@ -77,18 +90,6 @@ _SUBSTRATE_SUFFIXES = {
     " uptake": "uptake",
     " export": "export",
 }
-
-#: Behaviour kinds the solver reads; other resolved kinds are accepted but reported unsupported.
-SIMULATED_BEHAVIOURS = frozenset({
-    "cycle_entry", "exit_phase", "apoptosis", "necrosis", "migration_speed", "migration_bias",
-    "persistence_time", "chemotactic_response", "secretion", "secretion_target", "uptake",
-    "export", "adhesion", "repulsion", "relative_max_adhesion_distance", "adhesive_affinity",
-    "bm_adhesion", "bm_repulsion", "phagocytose_apoptotic", "phagocytose_necrotic",
-    "phagocytose_other_dead", "phagocytose", "attack", "fuse", "transform", "immunogenicity",
-    "attack_damage_rate", "attack_duration", "damage_rate", "damage_repair_rate", "custom",
-    "attachment_elastic_constant", "is_movable",
-})
-
 
 def resolve_behaviour(name: str, substrates: list[str], cell_types: list[str],
                       custom: list[str]) -> tuple[str, int | str] | None:
@@ -154,15 +155,6 @@ _FIXED_SIGNALS = {
     "contact with other dead cells": "contact_other_dead",
 }
 
-#: Signal kinds the solver computes.
-SIMULATED_SIGNALS = frozenset({
-    "substrate", "gradient", "pressure", "volume", "damage", "dead", "apoptotic", "necrotic",
-    "total_attack_time", "time", "contact_type", "contact_live", "contact_dead",
-    "contact_apoptotic", "contact_necrotic", "contact_bm", "custom", "attacking",
-    "contact_other_dead", "damage_delivered",
-})
-
-
 def resolve_signal(name: str, substrates: list[str], cell_types: list[str],
                    custom: list[str]) -> tuple[str, int | str] | None:
     """Resolve a signal name to ``(kind, argument)``; ``None`` if it is not CBHG."""
@@ -185,3 +177,69 @@ def resolve_signal(name: str, substrates: list[str], cell_types: list[str],
         key = text[7:].strip()
         return ("custom", key) if key in custom else None
     return None
+
+
+def signal_names(substrates: list[str], cell_types: list[str], custom: list[str]) -> str:
+    """Every signal name the grammar accepts for these substrates, types and custom variables."""
+    names = list(substrates) + [f"{s} gradient" for s in substrates] + [f"intracellular {s}" for s in substrates]
+    names += list(_FIXED_SIGNALS) + [f"contact with {t}" for t in cell_types] + [f"custom:{c}" for c in custom]
+    return ", ".join(names)
+
+
+def behaviour_names(substrates: list[str], cell_types: list[str], custom: list[str]) -> str:
+    """Every behaviour name the grammar accepts for these substrates, types and custom variables."""
+    names = list(_FIXED_BEHAVIOURS) + ["exit from cycle phase <N>"]
+    names += [f"{s}{suffix}" for s in substrates for suffix in _SUBSTRATE_SUFFIXES]
+    names += [f"chemotactic response to {s}" for s in substrates]
+    names += [f"{prefix}{t}" for prefix in _TYPE_PREFIXES for t in cell_types]
+    names += [f"custom:{c}" for c in custom]
+    return ", ".join(names)
+
+
+def _index(arg: int | str, custom_columns: list[str]) -> int:
+    # a custom variable's index is its column among all types' custom variables
+    return custom_columns.index(arg) if isinstance(arg, str) else int(arg)
+
+
+def resolve_rule(rule: Rule, substrates: list[str], cell_types: list[str], custom_of_type: list[str],
+                 custom_columns: list[str]) -> Rule:
+    """Resolve a rule's names into kinds and indices; refuse a name the grammar does not know.
+
+    Parameters
+    ----------
+    rule : Rule
+        The rule as read (its ``source`` and ``line`` name it in messages).
+    substrates, cell_types : list of str
+        The model's substrate and cell-type names, in index order.
+    custom_of_type : list of str
+        Custom variables of the rule's cell type (a rule may read and set only those).
+    custom_columns : list of str
+        Custom variables of all types in column order (what a custom index counts).
+
+    Returns
+    -------
+    Rule
+        A copy with ``signal_kind/index`` and ``behaviour_kind/index`` set.
+
+    Raises
+    ------
+    TropismInputError
+        Naming the rules file, the line and column, the value and every allowed name.
+    """
+    where = f"line {rule.line}, " if rule.line else ""
+    if rule.cell_type not in cell_types:
+        raise TropismInputError("unknown cell type", file=rule.source or None,
+                                field=f"{where}column 1 (cell_type)", value=rule.cell_type,
+                                allowed=", ".join(cell_types))
+    sig = resolve_signal(rule.signal, substrates, cell_types, custom_of_type)
+    if sig is None:
+        raise TropismInputError(f"unknown signal for cell type '{rule.cell_type}'", file=rule.source or None,
+                                field=f"{where}column 2 (signal)", value=rule.signal,
+                                allowed=signal_names(substrates, cell_types, custom_of_type))
+    beh = resolve_behaviour(rule.behavior, substrates, cell_types, custom_of_type)
+    if beh is None:
+        raise TropismInputError(f"unknown behavior for cell type '{rule.cell_type}'", file=rule.source or None,
+                                field=f"{where}column 4 (behavior)", value=rule.behavior,
+                                allowed=behaviour_names(substrates, cell_types, custom_of_type))
+    return rule.model_copy(update=dict(signal_kind=sig[0], signal_index=_index(sig[1], custom_columns),
+                                       behaviour_kind=beh[0], behaviour_index=_index(beh[1], custom_columns)))

@@ -5,12 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from .parameters import AGENT_PARAMETERS, widths
+from .states import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
 
-# Death states (PhysiCell phases: apoptotic 100, necrotic swelling 101, necrotic lysed 102).
-LIVE = 0
-APOPTOTIC = 1
-NECROTIC_SWELLING = 2
-NECROTIC_LYSED = 3
+__all__ = ["APOPTOTIC", "LIVE", "NECROTIC_LYSED", "NECROTIC_SWELLING", "STATE_FIELDS", "Agents"]
 
 #: State arrays: name → (dtype, columns; 0 = one-dimensional).
 STATE_FIELDS: dict[str, tuple[type, int]] = {

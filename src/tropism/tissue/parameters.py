@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import CYCLE_TOPOLOGIES, Model
+from .registry import behaviour_target
 
 MAX_PHASES = 4
 
@@ -46,46 +47,9 @@ AGENT_PARAMETERS: dict[str, str] = {
     "damage_rate": "1",
     "damage_repair_rate": "1",
     "is_movable": "1",
+    "intravasation": "1",
     "custom": "custom",
 }
-
-#: Rule behaviour kind → agent parameter it writes (the column is the resolved argument).
-BEHAVIOUR_TO_PARAMETER: dict[str, str] = {
-    "cycle_entry": "cycle_rate",
-    "exit_phase": "cycle_rate",
-    "apoptosis": "apoptosis_rate",
-    "necrosis": "necrosis_rate",
-    "migration_speed": "speed",
-    "migration_bias": "bias",
-    "persistence_time": "persistence",
-    "chemotactic_response": "chemo_sens",
-    "secretion": "secretion",
-    "secretion_target": "secretion_target",
-    "uptake": "uptake",
-    "export": "export",
-    "adhesion": "adhesion",
-    "repulsion": "repulsion",
-    "relative_max_adhesion_distance": "rel_max_adh",
-    "adhesive_affinity": "affinity",
-    "bm_adhesion": "bm_adhesion",
-    "bm_repulsion": "bm_repulsion",
-    "attachment_elastic_constant": "elastic_constant",
-    "phagocytose_apoptotic": "phag_apoptotic",
-    "phagocytose_necrotic": "phag_necrotic",
-    "phagocytose_other_dead": "phag_other_dead",
-    "phagocytose": "phag_live",
-    "attack": "attack",
-    "fuse": "fusion",
-    "transform": "transform",
-    "immunogenicity": "immunogenicity",
-    "attack_damage_rate": "attack_damage_rate",
-    "attack_duration": "attack_duration",
-    "damage_rate": "damage_rate",
-    "damage_repair_rate": "damage_repair_rate",
-    "is_movable": "is_movable",
-    "custom": "custom",
-}
-
 
 def widths(n_substrates: int, n_types: int, n_custom: int) -> dict[str, int]:
     """Column count of every agent parameter (1 for scalars)."""
@@ -95,12 +59,7 @@ def widths(n_substrates: int, n_types: int, n_custom: int) -> dict[str, int]:
 
 def custom_names(model: Model) -> list[str]:
     """Union of custom-data names over all cell types, in first-seen order."""
-    names: list[str] = []
-    for ct in model.cell_types:
-        for key in ct.custom_data:
-            if key not in names:
-                names.append(key)
-    return names
+    return model.custom_names
 
 
 class TypeTables:
@@ -144,21 +103,21 @@ class TypeTables:
         self.custom_default = np.zeros((nt, nc))
         for t, ct in enumerate(model.cell_types):
             self._fill(t, ct, subs, types, customs)
+        for dep in model.departures:
+            self.base["intravasation"][types.index(dep.cell_type)] = dep.rate_per_min
         self._intervene(model, subs, types, customs)
 
     def _intervene(self, model, subs, types, customs) -> None:
         """Interventions on base values: scale a behaviour, remove a source (rules keep acting
         on top of the changed base; a removed source also stops rules from adding it back)."""
-        from ..model import resolve_behaviour
         self.no_secretion = np.zeros((len(types), len(subs)), dtype=bool)
         for iv in model.interventions:
             rows = [types.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(types)))
             if iv.kind == "scale_behaviour":
-                kind, arg = resolve_behaviour(iv.target, subs, types, customs)
-                if kind not in BEHAVIOUR_TO_PARAMETER:
-                    continue
-                col = customs.index(arg) if kind == "custom" else (0 if kind == "cycle_entry" else max(int(arg), 0))
-                self.base[BEHAVIOUR_TO_PARAMETER[kind]][rows, col] *= iv.factor
+                target = behaviour_target(*model.behaviour(iv.target))
+                if target is None:
+                    continue  # reported by not_simulated
+                self.base[target[0]][rows, target[1]] *= iv.factor
             elif iv.kind == "remove_source":
                 s = subs.index(iv.target)
                 self.base["secretion"][rows, s] = 0.0

@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import TropismInputError
-from ..model import Model, resolve_behaviour, resolve_signal
-from ..model.rules import SIMULATED_BEHAVIOURS, SIMULATED_SIGNALS
-from .parameters import BEHAVIOUR_TO_PARAMETER, custom_names
+from ..model import Model
+from .registry import behaviour_target, not_simulated_in_rule
 
 
 @dataclass
 class _Term:
-    signal: tuple[str, int | str]
+    signal: tuple[str, int]  #: resolved (kind, index)
     half_max: float
     hill_power: float
     applies_to_dead: bool
@@ -40,49 +38,29 @@ class RuleGroup:
 
 
 def compile_rules(model: Model) -> tuple[list[RuleGroup], list[str]]:
-    """Group a model's rules for evaluation; returns the groups and unsupported names."""
-    subs, types = model.substrate_names, model.cell_type_names
-    customs = custom_names(model)
+    """Group a model's resolved rules for evaluation; returns the groups and what is not simulated.
+
+    Rules come resolved from the model (``Rule.signal_kind`` ...); the registry says what each
+    behaviour sets and which kinds this solver lacks.
+    """
+    types = model.cell_type_names
     groups: dict[tuple[int, str, int], RuleGroup] = {}
     unsupported: list[str] = []
+    blockades = [(iv.cell_types, model.signal(iv.target), 1.0 - iv.efficacy)
+                 for iv in model.interventions if iv.kind == "block_signal"]
     for rule in model.rules:
-        where = f"line {rule.line}" if rule.line else "rule"
-        if rule.cell_type not in types:
-            raise TropismInputError("unknown cell type in rule", file=rule.source, field=f"{where}: cell_type",
-                                    value=rule.cell_type, allowed=", ".join(types))
-        sig = resolve_signal(rule.signal, subs, types, customs)
-        if sig is None:
-            raise TropismInputError("unknown signal in rule", file=rule.source, field=f"{where}: signal",
-                                    value=rule.signal,
-                                    allowed=f"a substrate ({', '.join(subs)}), 'contact with <type>' "
-                                            f"({', '.join(types)}), pressure, volume, damage, dead, ...")
-        beh = resolve_behaviour(rule.behavior, subs, types, customs)
-        if beh is None:
-            raise TropismInputError("unknown behaviour in rule", file=rule.source, field=f"{where}: behavior",
-                                    value=rule.behavior,
-                                    allowed="a CBHG behaviour, e.g. 'cycle entry', 'apoptosis', "
-                                            "'<substrate> secretion', 'attack <type>'")
-        if sig[0] not in SIMULATED_SIGNALS:
-            unsupported.append(f"rule signal '{rule.signal}'")
+        missing = not_simulated_in_rule(rule)
+        if missing:
+            unsupported += missing
             continue
-        if beh[0] not in SIMULATED_BEHAVIOURS:
-            unsupported.append(f"rule behaviour '{rule.behavior}'")
-            continue
-        kind, arg = beh
-        param = BEHAVIOUR_TO_PARAMETER[kind]
-        if kind == "custom":
-            col = customs.index(arg)
-        elif kind == "cycle_entry":
-            col = 0
-        else:
-            col = max(int(arg), 0)
+        param, col = behaviour_target(rule.behaviour_kind, rule.behaviour_index)
         t = types.index(rule.cell_type)
         g = groups.setdefault((t, param, col), RuleGroup(t, param, col))
+        sig = (rule.signal_kind, rule.signal_index)
         scale = 1.0
-        for iv in model.interventions:
-            if iv.kind == "block_signal" and (not iv.cell_types or rule.cell_type in iv.cell_types) \
-                    and resolve_signal(iv.target, subs, types, customs) == sig:
-                scale *= 1.0 - iv.efficacy
+        for scope, blocked, left in blockades:
+            if (not scope or rule.cell_type in scope) and blocked == sig:
+                scale *= left
         term = _Term(sig, rule.half_max, rule.hill_power, rule.applies_to_dead, scale)
         if rule.direction == "increases":
             g.up.append(term)
@@ -109,7 +87,8 @@ def apply_rules(groups: list[RuleGroup], base: dict[str, np.ndarray], params: di
                 rows_of_type: list[np.ndarray], dead_rows_of_type: list[np.ndarray], signals) -> None:
     """Set every ruled behaviour of every agent from its signals.
 
-    ``signals(kind_arg, rows)`` returns the signal values of the given agent rows.
+    ``signals((kind, index), rows)`` returns the signal values of the given agent rows (the
+    solver passes :func:`tropism.tissue.registry.read_signal` bound to itself).
     Live agents use all rows of a group; dead agents only rows that apply to dead cells.
     """
     for g in groups:

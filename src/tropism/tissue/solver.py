@@ -18,6 +18,7 @@ from .mesh import Mesh
 from .neighbors import build_grid, grid_geometry, voxel_indices
 from .parameters import AGENT_PARAMETERS, TypeTables
 from .phenotype import death_and_cycle, update_volumes
+from .registry import behaviour_target, read_signal
 from .rules import apply_rules, compile_rules
 from .arrivals import arrival_sites, poisson
 from .reactions import conversion_weights, convert
@@ -124,6 +125,7 @@ class TissueSolver:
         #: cells that entered through arrivals, per cell type (the body port's counter)
         self.arrived = np.zeros(self.n_types, dtype=np.int64)
         self._centers: np.ndarray | None = None
+        self._contact_cache = None
         self._refresh_sources()
 
     # ----------------------------------------------------------------- agents
@@ -165,20 +167,16 @@ class TissueSolver:
 
     def _set_csv_behaviours(self, rows: np.ndarray, extra: dict[str, np.ndarray]) -> None:
         """Cells-CSV v2 columns named after a behaviour set that behaviour per cell (as PhysiCell)."""
-        from ..model import resolve_behaviour
-        from .parameters import BEHAVIOUR_TO_PARAMETER
-        m = self.model
         for label, values in extra.items():
             if label == "volume":
                 continue
-            beh = resolve_behaviour(label, m.substrate_names, m.cell_type_names, self.tables.custom_names)
-            if beh is None or beh[0] not in BEHAVIOUR_TO_PARAMETER:
+            beh = self.model.behaviour(label)
+            target = None if beh is None else behaviour_target(*beh)
+            if target is None:
                 continue  # reported by not_simulated
-            kind, arg = beh
-            col = self.tables.custom_names.index(arg) if kind == "custom" else max(int(arg), 0)
             vals = np.asarray(values, dtype=float)
             ok = ~np.isnan(vals)
-            self.agents.arrays[BEHAVIOUR_TO_PARAMETER[kind]][rows[ok], col] = vals[ok]
+            self.agents.arrays[target[0]][rows[ok], target[1]] = vals[ok]
 
     def _reset_rows(self, r: np.ndarray, types: np.ndarray, volumes: np.ndarray | None = None) -> None:
         a, tb = self.agents, self.tables
@@ -485,52 +483,10 @@ class TissueSolver:
         live = a.death_state[:n] == LIVE
         rows_of_type = [np.nonzero((types == t) & live)[0] for t in range(self.n_types)]
         dead_rows = [np.nonzero((types == t) & ~live)[0] for t in range(self.n_types)]
-        cache: dict = {}
+        self._contact_cache = None  # contact counts are computed once per rules pass, if read
 
         def signals(sig, rows):
-            kind, arg = sig
-            if kind.startswith("contact"):
-                if "contacts" not in cache:
-                    cache["contacts"] = self.contacts()
-                by_type, by_state = cache["contacts"]
-                if kind == "contact_type":
-                    return by_type[rows, arg]
-                if kind == "contact_live":
-                    return by_state[rows, 0]
-                if kind == "contact_dead":
-                    return by_state[rows, 1:].sum(axis=1)
-                if kind == "contact_apoptotic":
-                    return by_state[rows, 1]
-                if kind == "contact_necrotic":
-                    return by_state[rows, 2] + by_state[rows, 3]
-                return np.zeros(rows.shape[0])  # other dead, basement membrane: always 0 in PhysiCell
-            if kind == "substrate":
-                return self.flat_fields[arg, a.voxel[rows]]
-            if kind == "gradient":
-                return self.gradient_norm(arg, rows)
-            if kind == "pressure":
-                return a.pressure[rows]
-            if kind == "volume":
-                return a.volume[rows]
-            if kind == "damage":
-                return a.damage[rows]
-            if kind == "dead":
-                return (a.death_state[rows] != LIVE).astype(float)
-            if kind == "apoptotic":
-                return (a.death_state[rows] == APOPTOTIC).astype(float)
-            if kind == "necrotic":
-                return (a.death_state[rows] >= NECROTIC_SWELLING).astype(float)
-            if kind == "total_attack_time":
-                return a.total_attack_time[rows]
-            if kind == "time":
-                return np.full(rows.shape[0], self.time)
-            if kind == "damage_delivered":
-                return a.damage_delivered[rows]
-            if kind == "attacking":
-                return (a.attack_target[rows] >= 0).astype(float)
-            if kind == "custom":
-                return a.custom[rows, self.tables.custom_names.index(arg)]
-            return np.zeros(rows.shape[0])
+            return read_signal(self, sig[0], sig[1], rows)
 
         apply_rules(self.rule_groups, self.tables.base, a.arrays, rows_of_type, dead_rows, signals)
         blocked = self.tables.no_secretion
@@ -539,6 +495,12 @@ class TissueSolver:
                 rows = np.nonzero(types == t)[0]
                 a.secretion[rows, s] = 0.0
                 a.export[rows, s] = 0.0
+
+    def contact_signals(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`contacts` of this rules pass (computed on first read)."""
+        if self._contact_cache is None:
+            self._contact_cache = self.contacts()
+        return self._contact_cache
 
     def contacts(self) -> tuple[np.ndarray, np.ndarray]:
         """Neighbour counts within adhesion reach: (per type, per death state), each (n, k)."""

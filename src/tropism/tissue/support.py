@@ -11,10 +11,9 @@ import os
 import numpy as np
 
 from ..errors import TropismInputError
-from ..model import Model, resolve_behaviour, resolve_signal
-from .parameters import BEHAVIOUR_TO_PARAMETER, custom_names
+from ..model import Model
 from .mesh import Mesh
-from .rules import compile_rules
+from .registry import behaviour_target, not_simulated_in_rule, noted_in_rule
 
 
 def not_simulated(model: Model) -> list[str]:
@@ -33,19 +32,9 @@ def not_simulated(model: Model) -> list[str]:
         tracking, and a model that places no cells at all.
     """
     items: list[str] = []
-    _, rules = compile_rules(model)
-    items += rules
-    customs = custom_names(model)
-    subs, types = model.substrate_names, model.cell_type_names
     for rule in model.rules:
-        beh = resolve_behaviour(rule.behavior, subs, types, customs)
-        sig = resolve_signal(rule.signal, subs, types, customs)
-        # there is no basement membrane in the tissue (nor in PhysiCell's core): these rules
-        # are read, evaluated to nothing, and said so
-        if beh is not None and beh[0] in ("bm_adhesion", "bm_repulsion"):
-            items.append(f"rule behaviour '{rule.behavior}' (no basement membrane is simulated)")
-        if sig is not None and sig[0] == "contact_bm":
-            items.append(f"rule signal '{rule.signal}' (no basement membrane is simulated; it reads 0)")
+        # both from the registry: kinds it lacks, and kinds it accepts but that do nothing here
+        items += not_simulated_in_rule(rule) + noted_in_rule(rule)
     ic = model.initial_cells
     for label, values in ic.extra.items():
         if label == "volume":
@@ -53,8 +42,8 @@ def not_simulated(model: Model) -> list[str]:
         # PhysiCell only complains about a column when some row gives it a value
         if not np.any(np.isfinite(np.asarray(values, dtype=float))):
             continue
-        beh = resolve_behaviour(label, model.substrate_names, model.cell_type_names, customs)
-        if beh is None or beh[0] not in BEHAVIOUR_TO_PARAMETER:
+        beh = model.behaviour(label)
+        if beh is None or behaviour_target(*beh) is None:
             items.append(f"cells CSV column '{label}' (no such behaviour; PhysiCell skips it too)")
     if not model.options.disable_automated_spring_adhesions:
         for ct in model.cell_types:

@@ -1,0 +1,163 @@
+"""The tissue solver's registry: the signals it reads and the behaviours it sets.
+
+Two tables. ``SIGNALS`` maps a resolved signal kind (see :func:`tropism.model.resolve_rule`)
+to the function that reads it for a set of agents; ``BEHAVIOURS`` maps a behaviour kind to the
+agent parameter whose column a rule sets (the column is the behaviour's index: substrate,
+cell type, cycle phase or custom variable; 0 for a scalar). An entry with a ``note`` is
+accepted but does nothing in this solver (a basement-membrane signal reads 0, say), and the
+note says so. What a model uses and these tables lack or mark is named by
+:func:`not_simulated_in_rule` — the one place that decides it; the loaders ask it through
+:mod:`tropism.capabilities` (the package registers it there).
+
+Adding a signal or a behaviour is one entry here (plus, for a behaviour, the kernel that
+reads its parameter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from .states import APOPTOTIC, LIVE, NECROTIC_SWELLING
+
+if TYPE_CHECKING:
+    from ..model.rules import Rule
+
+#: ``read(solver, index, rows) -> values`` for the agents in ``rows``.
+Reader = Callable[[object, int, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class SignalEntry:
+    """How one signal kind is read; ``note`` set: read as 0 here, and reported."""
+
+    read: Reader
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BehaviourEntry:
+    """The agent parameter one behaviour kind sets; ``note`` set: nothing reads it here."""
+
+    parameter: str
+    note: str = ""
+
+
+def _contacts(solver, rows):
+    return solver.contact_signals()
+
+
+def _zero(solver, index, rows):
+    return np.zeros(rows.shape[0])
+
+
+def _state(code: int, at_least: bool = False) -> Reader:
+    def read(solver, index, rows):
+        st = solver.agents.death_state[rows]
+        return ((st >= code) if at_least else (st == code)).astype(float)
+    return read
+
+
+def _column(name: str) -> Reader:
+    def read(solver, index, rows):
+        return solver.agents.arrays[name][rows]
+    return read
+
+
+_NO_BM = "no basement membrane is simulated; it reads 0"
+
+SIGNALS: dict[str, SignalEntry] = {
+    "substrate": SignalEntry(lambda s, i, rows: s.flat_fields[i, s.agents.voxel[rows]]),
+    "gradient": SignalEntry(lambda s, i, rows: s.gradient_norm(i, rows)),
+    "pressure": SignalEntry(_column("pressure")),
+    "volume": SignalEntry(_column("volume")),
+    "damage": SignalEntry(_column("damage")),
+    "total_attack_time": SignalEntry(_column("total_attack_time")),
+    "damage_delivered": SignalEntry(_column("damage_delivered")),
+    "dead": SignalEntry(lambda s, i, rows: (s.agents.death_state[rows] != LIVE).astype(float)),
+    "apoptotic": SignalEntry(_state(APOPTOTIC)),
+    "necrotic": SignalEntry(_state(NECROTIC_SWELLING, at_least=True)),
+    "attacking": SignalEntry(lambda s, i, rows: (s.agents.attack_target[rows] >= 0).astype(float)),
+    "time": SignalEntry(lambda s, i, rows: np.full(rows.shape[0], s.time)),
+    "custom": SignalEntry(lambda s, i, rows: s.agents.custom[rows, i]),
+    "contact_type": SignalEntry(lambda s, i, rows: _contacts(s, rows)[0][rows, i]),
+    "contact_live": SignalEntry(lambda s, i, rows: _contacts(s, rows)[1][rows, 0]),
+    "contact_dead": SignalEntry(lambda s, i, rows: _contacts(s, rows)[1][rows, 1:].sum(axis=1)),
+    "contact_apoptotic": SignalEntry(lambda s, i, rows: _contacts(s, rows)[1][rows, 1]),
+    "contact_necrotic": SignalEntry(lambda s, i, rows: _contacts(s, rows)[1][rows, 2] + _contacts(s, rows)[1][rows, 3]),
+    # PhysiCell counts no "other dead" cells (its death models are apoptosis and necrosis)
+    "contact_other_dead": SignalEntry(_zero),
+    "contact_bm": SignalEntry(_zero, note=_NO_BM),
+}
+
+BEHAVIOURS: dict[str, BehaviourEntry] = {
+    "cycle_entry": BehaviourEntry("cycle_rate"),
+    "exit_phase": BehaviourEntry("cycle_rate"),
+    "apoptosis": BehaviourEntry("apoptosis_rate"),
+    "necrosis": BehaviourEntry("necrosis_rate"),
+    "migration_speed": BehaviourEntry("speed"),
+    "migration_bias": BehaviourEntry("bias"),
+    "persistence_time": BehaviourEntry("persistence"),
+    "chemotactic_response": BehaviourEntry("chemo_sens"),
+    "secretion": BehaviourEntry("secretion"),
+    "secretion_target": BehaviourEntry("secretion_target"),
+    "uptake": BehaviourEntry("uptake"),
+    "export": BehaviourEntry("export"),
+    "adhesion": BehaviourEntry("adhesion"),
+    "repulsion": BehaviourEntry("repulsion"),
+    "relative_max_adhesion_distance": BehaviourEntry("rel_max_adh"),
+    "adhesive_affinity": BehaviourEntry("affinity"),
+    "bm_adhesion": BehaviourEntry("bm_adhesion", note="no basement membrane is simulated"),
+    "bm_repulsion": BehaviourEntry("bm_repulsion", note="no basement membrane is simulated"),
+    "attachment_elastic_constant": BehaviourEntry("elastic_constant"),
+    "phagocytose_apoptotic": BehaviourEntry("phag_apoptotic"),
+    "phagocytose_necrotic": BehaviourEntry("phag_necrotic"),
+    "phagocytose_other_dead": BehaviourEntry("phag_other_dead"),
+    "phagocytose": BehaviourEntry("phag_live"),
+    "attack": BehaviourEntry("attack"),
+    "fuse": BehaviourEntry("fusion"),
+    "transform": BehaviourEntry("transform"),
+    "immunogenicity": BehaviourEntry("immunogenicity"),
+    "attack_damage_rate": BehaviourEntry("attack_damage_rate"),
+    "attack_duration": BehaviourEntry("attack_duration"),
+    "damage_rate": BehaviourEntry("damage_rate"),
+    "damage_repair_rate": BehaviourEntry("damage_repair_rate"),
+    "is_movable": BehaviourEntry("is_movable"),
+    "intravasation": BehaviourEntry("intravasation"),
+    "custom": BehaviourEntry("custom"),
+}
+
+
+def behaviour_target(kind: str, index: int) -> tuple[str, int] | None:
+    """The (agent parameter, column) a resolved behaviour sets; None if not simulated."""
+    entry = BEHAVIOURS.get(kind)
+    return None if entry is None else (entry.parameter, max(int(index), 0))
+
+
+def read_signal(solver, kind: str, index: int, rows: np.ndarray) -> np.ndarray:
+    """Values of one resolved signal for the agents in ``rows``."""
+    return SIGNALS[kind].read(solver, index, rows)
+
+
+def not_simulated_in_rule(rule: "Rule") -> list[str]:
+    """What of a resolved rule this solver does not simulate: missing kinds by name."""
+    items = []
+    if rule.signal_kind not in SIGNALS:
+        items.append(f"rule signal '{rule.signal}'")
+    if rule.behaviour_kind not in BEHAVIOURS:
+        items.append(f"rule behaviour '{rule.behavior}'")
+    return items
+
+
+def noted_in_rule(rule: "Rule") -> list[str]:
+    """What of a resolved rule is accepted but does nothing here, with the reason."""
+    items = []
+    sig, beh = SIGNALS.get(rule.signal_kind), BEHAVIOURS.get(rule.behaviour_kind)
+    if beh is not None and beh.note:
+        items.append(f"rule behaviour '{rule.behavior}' ({beh.note})")
+    if sig is not None and sig.note:
+        items.append(f"rule signal '{rule.signal}' ({sig.note})")
+    return items
+
