@@ -32,7 +32,8 @@ class Conversion(Record):
 
 class Arrival(Record):
     """Cells of ``cell_type`` entering the tissue at ``rate_per_min`` (Poisson), at voxels drawn
-    in proportion to the substrate ``weight`` (e.g. a vessel-density field; uniform if empty).
+    in proportion to ``weight``: a substrate, ``"vessel density"`` (the model's vessel bed),
+    or uniform if empty.
 
     The coupler sets the rate from the body model at every exchange; a scenario may fix it.
     """

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numba as nb
 
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
-from .mechanics import _bin_coord
 from .rng import STREAM_ATTACK, STREAM_ATTACK_END, STREAM_FUSION, STREAM_PHAGOCYTOSIS, uniform_k
 
 EATEN = 1
@@ -17,16 +16,15 @@ FUSED = 2
 
 
 @nb.njit(cache=True)
-def interact(n, seed, step, dt, ids, ctype, death_state, pos, radius, volume, rel_max_adh,
-             start, order, lo, size, dims,
+def interact(n, seed, step, dt, ids, ctype, death_state, pos, radius, volume, rel_max_adh, nbr, nbr_count,
              attack, immunogenicity, attack_damage_rate, attack_duration, attack_target,
              damage, total_attack_time, damage_delivered,
              phag_apoptotic, phag_necrotic, phag_other_dead, phag_live, fusion,
              removed, absorbed_by):
     """One mechanics step of contact interactions, as PhysiCell 1.14's standard model.
 
-    Each live agent scans its neighbours (centres closer than rel_i·r_i + rel_j·r_j) in bin
-    order. A dead neighbour is eaten with probability (apoptotic / necrotic / other-dead
+    Each live agent scans its neighbours (centres closer than rel_i·r_i + rel_j·r_j) in the
+    step's neighbour list (bin order, see ``mechanics.neighbour_forces``). A dead neighbour is eaten with probability (apoptotic / necrotic / other-dead
     phagocytosis rate)·dt; a live one is eaten with the live-phagocytosis rate of its type,
     becomes the attack target with probability attack_rate[type]·immunogenicity·dt (at most
     one target at a time), or fuses with the fusion rate — at most one of each per step.
@@ -52,58 +50,51 @@ def interact(n, seed, step, dt, ids, ctype, death_state, pos, radius, volume, re
         if not active and attack_target[i] < 0:
             continue
         xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
-        cx = _bin_coord(xi, lo[0], size, dims[0])
-        cy = _bin_coord(yi, lo[1], size, dims[1])
-        cz = _bin_coord(zi, lo[2], size, dims[2])
         ate = False
         fused = False
         attacked = False
         k = 0
-        for bz in range(max(cz - 1, 0), min(cz + 2, dims[2]) if active else 0):
-            for by in range(max(cy - 1, 0), min(cy + 2, dims[1])):
-                for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
-                    b = bx + dims[0] * (by + dims[1] * bz)
-                    for q in range(start[b], start[b + 1]):
-                        j = order[q]
-                        if j == i or removed[j] != 0:
-                            continue
-                        dx = xi - pos[j, 0]
-                        dy = yi - pos[j, 1]
-                        dz = zi - pos[j, 2]
-                        reach = rel_max_adh[i] * radius[i] + rel_max_adh[j] * radius[j]
-                        if dx * dx + dy * dy + dz * dz >= reach * reach or volume[j] < 1e-15:
-                            continue
-                        tj = ctype[j]
-                        sj = death_state[j]
-                        k += 1
-                        if sj != LIVE:
-                            if sj == APOPTOTIC:
-                                r = phag_apoptotic[i]
-                            elif sj == NECROTIC_SWELLING or sj == NECROTIC_LYSED:
-                                r = phag_necrotic[i]
-                            else:
-                                r = phag_other_dead[i]
-                            if not ate and r > 0.0 and uniform_k(seed, pid, step, STREAM_PHAGOCYTOSIS, k) < r * dt:
-                                removed[j] = EATEN
-                                absorbed_by[j] = i
-                                ate = True
-                            continue
-                        r = phag_live[i, tj]
-                        if not ate and r > 0.0 and uniform_k(seed, pid, step, STREAM_PHAGOCYTOSIS, k) < r * dt:
-                            removed[j] = EATEN
-                            absorbed_by[j] = i
-                            ate = True
-                            continue
-                        r = attack[i, tj] * immunogenicity[j, ti]
-                        if (not attacked and attack_target[i] < 0 and r > 0.0
-                                and uniform_k(seed, pid, step, STREAM_ATTACK, k) < r * dt):
-                            attack_target[i] = j
-                            attacked = True
-                        r = fusion[i, tj]
-                        if not fused and r > 0.0 and uniform_k(seed, pid, step, STREAM_FUSION, k) < r * dt:
-                            removed[j] = FUSED
-                            absorbed_by[j] = i
-                            fused = True
+        for m in range(nbr_count[i] if active else 0):
+            j = nbr[i, m]
+            if removed[j] != 0:
+                continue
+            dx = xi - pos[j, 0]
+            dy = yi - pos[j, 1]
+            dz = zi - pos[j, 2]
+            reach = rel_max_adh[i] * radius[i] + rel_max_adh[j] * radius[j]
+            if dx * dx + dy * dy + dz * dz >= reach * reach or volume[j] < 1e-15:
+                continue
+            tj = ctype[j]
+            sj = death_state[j]
+            k += 1
+            if sj != LIVE:
+                if sj == APOPTOTIC:
+                    r = phag_apoptotic[i]
+                elif sj == NECROTIC_SWELLING or sj == NECROTIC_LYSED:
+                    r = phag_necrotic[i]
+                else:
+                    r = phag_other_dead[i]
+                if not ate and r > 0.0 and uniform_k(seed, pid, step, STREAM_PHAGOCYTOSIS, k) < r * dt:
+                    removed[j] = EATEN
+                    absorbed_by[j] = i
+                    ate = True
+                continue
+            r = phag_live[i, tj]
+            if not ate and r > 0.0 and uniform_k(seed, pid, step, STREAM_PHAGOCYTOSIS, k) < r * dt:
+                removed[j] = EATEN
+                absorbed_by[j] = i
+                ate = True
+                continue
+            r = attack[i, tj] * immunogenicity[j, ti]
+            if (not attacked and attack_target[i] < 0 and r > 0.0
+                    and uniform_k(seed, pid, step, STREAM_ATTACK, k) < r * dt):
+                attack_target[i] = j
+                attacked = True
+            r = fusion[i, tj]
+            if not fused and r > 0.0 and uniform_k(seed, pid, step, STREAM_FUSION, k) < r * dt:
+                removed[j] = FUSED
+                absorbed_by[j] = i
+                fused = True
         j = attack_target[i]
         if j >= 0:
             target_dead = death_state[j] != LIVE or removed[j] != 0

@@ -26,20 +26,27 @@ def _bin_coord(x, lo, size, dim):
 
 
 @nb.njit(parallel=True, cache=True)
-def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
-                    start, order, lo, size, dims, velocity, pressure, near, near_affinity):
-    """Sum of adhesion and repulsion velocities on every agent from its neighbours.
+def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, grid, with_forces,
+                     velocity, pressure, near, near_affinity, nbr, nbr_count):
+    """The step's neighbour list and, with ``with_forces``, the adhesion and repulsion velocities.
 
-    For two cells at distance d with radii r_i, r_j (R = r_i + r_j): repulsion
-    sqrt(rep_i rep_j)(1 − d/R)² while d < R, adhesion sqrt(adh_i adh_j aff_ij aff_ji)(1 − d/A)²
-    while d < A = rel_i r_i + rel_j r_j, directed along the line of centres (PhysiCell 1.14).
-    Each agent sums its own neighbours in bin order, so results do not depend on threads.
+    The one 27-bin neighbour scan of the tissue. Agent j is a neighbour of i when their
+    centres are closer than max(R, A), R = r_i + r_j and A = rel_i r_i + rel_j r_j the
+    adhesion reach; ``nbr[i, :nbr_count[i]]`` lists them in bin order (``nbr_count`` counts
+    all, so a count above ``nbr.shape[1]`` means the list must be rebuilt wider). Forces,
+    contact counts and contact interactions all read this list, in this order.
 
-    What the neighbour scans read is first gathered into bin order (``near``: x, y, z, r,
-    repulsion, adhesion, relative reach, type; ``near_affinity``: affinity rows), so that
-    neighbours sit next to each other in memory whatever order the agents are stored in;
-    the sums, and so the results, are the same as reading the agent arrays directly.
+    Forces (PhysiCell 1.14): repulsion sqrt(rep_i rep_j)(1 − d/R)² while d < R, adhesion
+    sqrt(adh_i adh_j aff_ij aff_ji)(1 − d/A)² while d < A, along the line of centres; each
+    agent sums its own neighbours in bin order, so results do not depend on threads.
+
+    ``grid`` is ``(start, order, lo, size, dims)`` from :func:`~tropism.tissue.neighbors.build_grid`.
+    What the scan reads is first gathered into bin order (``near``: x, y, z, r, repulsion,
+    adhesion, relative reach, type; ``near_affinity``: affinity rows), so that neighbours sit
+    next to each other in memory whatever order the agents are stored in.
     """
+    start, order, lo, size, dims = grid
+    width = nbr.shape[1]
     for q in nb.prange(n):
         j = order[q]
         near[q, 0] = pos[j, 0]
@@ -64,6 +71,7 @@ def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, aff
         vy = 0.0
         vz = 0.0
         p = 0.0
+        count = 0
         cx = _bin_coord(xi, lo[0], size, dims[0])
         cy = _bin_coord(yi, lo[1], size, dims[1])
         cz = _bin_coord(zi, lo[2], size, dims[2])
@@ -84,6 +92,11 @@ def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, aff
                         lim = big_r if big_r > reach else reach
                         if d2 >= lim * lim:
                             continue
+                        if count < width:
+                            nbr[i, count] = order[q]
+                        count += 1
+                        if not with_forces:
+                            continue
                         d = math.sqrt(d2)
                         if d < _MIN_DISTANCE:
                             d = _MIN_DISTANCE
@@ -102,10 +115,26 @@ def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, aff
                         vx += f * dx
                         vy += f * dy
                         vz += f * dz
-        velocity[i, 0] = vx
-        velocity[i, 1] = vy
-        velocity[i, 2] = vz
-        pressure[i] = p / SIMPLE_PRESSURE_SCALE
+        nbr_count[i] = count
+        if with_forces:
+            velocity[i, 0] = vx
+            velocity[i, 1] = vy
+            velocity[i, 2] = vz
+            pressure[i] = p / SIMPLE_PRESSURE_SCALE
+
+
+def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
+                    start, order, lo, size, dims, velocity, pressure, near, near_affinity):
+    """Adhesion and repulsion velocities alone (a neighbour list is built and dropped)."""
+    width = 64
+    while True:
+        nbr = np.empty((max(n, 1), width), np.int64)
+        count = np.zeros(max(n, 1), np.int64)
+        neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
+                         (start, order, lo, size, dims), True, velocity, pressure, near, near_affinity, nbr, count)
+        if n == 0 or count[:n].max() <= width:
+            return
+        width = int(count[:n].max())
 
 
 # PhysiCell's domain-edge avoidance pushes with a fixed basement-membrane repulsion of 100
@@ -268,12 +297,12 @@ def update_positions(n, dt, pos, velocity, previous_velocity, movable, lo, hi, u
 
 
 @nb.njit(parallel=True, cache=True)
-def contact_counts(n, pos, radius, ctype, death_state, rel_max_adh, start, order, lo, size, dims,
-                   n_types, out_types, out_states):
+def contact_counts(n, pos, radius, ctype, death_state, rel_max_adh, nbr, nbr_count, n_types, out_types, out_states):
     """Neighbours of each agent within adhesion reach: per type (live+dead) and per state.
 
-    ``out_states[:, s]`` counts neighbours in death state s (0 live, 1 apoptotic, 2–3 necrotic).
-    This is the neighbour set PhysiCell's ``contact with …`` signals read.
+    Read from the step's neighbour list (:func:`neighbour_forces`). ``out_states[:, s]``
+    counts neighbours in death state s (0 live, 1 apoptotic, 2–3 necrotic). This is the
+    neighbour set PhysiCell's ``contact with …`` signals read.
     """
     for i in nb.prange(n):
         for t in range(n_types):
@@ -282,21 +311,12 @@ def contact_counts(n, pos, radius, ctype, death_state, rel_max_adh, start, order
             out_states[i, s] = 0.0
         xi, yi, zi = pos[i, 0], pos[i, 1], pos[i, 2]
         ri = radius[i]
-        cx = _bin_coord(xi, lo[0], size, dims[0])
-        cy = _bin_coord(yi, lo[1], size, dims[1])
-        cz = _bin_coord(zi, lo[2], size, dims[2])
-        for bz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
-            for by in range(max(cy - 1, 0), min(cy + 2, dims[1])):
-                for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
-                    b = bx + dims[0] * (by + dims[1] * bz)
-                    for q in range(start[b], start[b + 1]):
-                        j = order[q]
-                        if j == i:
-                            continue
-                        dx = xi - pos[j, 0]
-                        dy = yi - pos[j, 1]
-                        dz = zi - pos[j, 2]
-                        reach = rel_max_adh[i] * ri + rel_max_adh[j] * radius[j]
-                        if dx * dx + dy * dy + dz * dz < reach * reach:
-                            out_types[i, ctype[j]] += 1.0
-                            out_states[i, death_state[j]] += 1.0
+        for k in range(nbr_count[i]):
+            j = nbr[i, k]
+            dx = xi - pos[j, 0]
+            dy = yi - pos[j, 1]
+            dz = zi - pos[j, 2]
+            reach = rel_max_adh[i] * ri + rel_max_adh[j] * radius[j]
+            if dx * dx + dy * dy + dz * dz < reach * reach:
+                out_types[i, ctype[j]] += 1.0
+                out_states[i, death_state[j]] += 1.0

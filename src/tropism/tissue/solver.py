@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
 from ..model import Model
-from . import rng
+from . import population, rng
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
+from .arrivals import arrival_sites, poisson
 from .diffusion import DiffusionSolver
-from .interactions import FUSED, interact
-from .mechanics import (cell_velocities, contact_counts, motility, spring_velocities, update_positions,
-                        wall_velocities)
+from .mechanics import contact_counts, neighbour_forces
 from .mesh import Mesh
 from .neighbors import build_grid, grid_geometry, voxel_indices
-from .parameters import AGENT_PARAMETERS, TypeTables
-from .phenotype import death_and_cycle, update_volumes
+from .parameters import TypeTables
+from .reactions import conversion_weights
 from .registry import behaviour_target, read_signal
 from .rules import apply_rules, compile_rules
-from .arrivals import arrival_sites, poisson
-from .reactions import conversion_weights, convert
 from .secretion import compose_sources
+from .standard import standard_schedule
 from .support import check_memory, not_simulated
+from .vessels import exchange_maps, exchange_rate, merge_maps
 
-_VOLUME_FIELDS = ("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid")
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
 _INTERACTION_PARAMETERS = ("attack", "phag_live", "fusion", "phag_apoptotic", "phag_necrotic", "phag_other_dead")
 
@@ -33,10 +29,6 @@ _INTERACTION_PARAMETERS = ("attack", "phag_live", "fusion", "phag_apoptotic", "p
 #: Below both sizes a step runs on one thread (measured: 2-core machine, growth_2d case).
 SERIAL_AGENTS = 3000
 SERIAL_VOXELS = 8000
-
-
-def _sphere_radius(volume: np.ndarray) -> np.ndarray:
-    return np.cbrt(volume * (3.0 / (4.0 * math.pi)))
 
 
 class TissueSolver:
@@ -51,10 +43,20 @@ class TissueSolver:
 
     Notes
     -----
-    Each mechanics interval runs its diffusion sub-steps (with cell sources and sinks), the
-    phenotype step when one is due (rules, volume, death, cycle, division, removal — at t = 0
-    and every ``dt_phenotype``), then one mechanics step (forces, motility, contact
-    interactions, position update), the order PhysiCell 1.14 uses.
+    A step is the operations of :attr:`schedule` (see ``tissue.operations`` and
+    ``tissue.standard``) on PhysiCell 1.14's clocks: each mechanics interval runs one
+    diffusion step, the phenotype operations when due (rules, volume, death, cycle, division,
+    removal — at t = 0 and every ``dt_phenotype``), the mechanics operations (neighbour list,
+    forces, motility, contact interactions, positions), the exchange operations (arrivals,
+    departures), then the rest of its diffusion steps.
+
+    Attributes
+    ----------
+    schedule : Schedule
+        The operations of each clock; add one with ``schedule.add``.
+    arrived, departed : numpy.ndarray
+        Cells that entered (arrivals) and left (departures) the tissue, per cell type: the
+        body port's counters.
     """
 
     def __init__(self, model: Model, seed: int | None = None) -> None:
@@ -97,16 +99,40 @@ class TissueSolver:
             self.diffusion.apply_dirichlet(self.fields)
         self.rule_groups, _ = compile_rules(model)
         self.unsupported_rules = not_simulated(model)
+        self.schedule = standard_schedule(model)
         self.agents = Agents(self.n_substrates, self.n_types, len(self.tables.custom_names),
                              capacity=max(64, 2 * len(model.initial_cells)))
         self.time = 0.0
         self.mechanics_step = 0
         self.phenotype_step = 0
+        #: per-step hand-over between operations (divisions marked, cells absorbed ...)
+        self.scratch: dict = {}
         self._slot_of = np.full(self.mesh.n_voxels, -1, dtype=np.int64)
-        # scratch for the mechanics kernel's bin-ordered copies (grown with the agents)
+        # scratch for the neighbour scan's bin-ordered copies and the neighbour list (grown)
         self._near = np.empty((0, 8))
         self._near_affinity = np.empty((0, max(self.n_types, 1)))
-        self._sources = (np.zeros(0, np.int64), np.zeros((0, self.n_substrates)), np.zeros((0, self.n_substrates)))
+        self._nbr = np.empty((0, 32), dtype=np.int64)
+        self._nbr_count = np.empty(0, dtype=np.int64)
+        self._nbr_fresh = False
+        self.sources = (np.zeros(0, np.int64), np.zeros((0, self.n_substrates)), np.zeros((0, self.n_substrates)))
+        self._contact_cache = None
+        subs_n, names = model.substrate_names, model.cell_type_names
+        self.conversion_pairs = [(subs_n.index(c.substrate), subs_n.index(c.product), float(c.km))
+                                 for c in model.conversions]
+        self._conversion_types = [(names.index(c.cell_type), float(c.vmax)) for c in model.conversions]
+        self.conversion_weights: list = []
+        self._arrival_rates = np.array([a.rate_per_min for a in model.arrivals], dtype=float)
+        self._arrival_types = np.array([names.index(a.cell_type) for a in model.arrivals], dtype=np.int64)
+        self._arrival_weight = [a.weight for a in model.arrivals]
+        self.arrived = np.zeros(self.n_types, dtype=np.int64)
+        self.departed = np.zeros(self.n_types, dtype=np.int64)
+        self._centers: np.ndarray | None = None
+        vb = model.vessels
+        #: vessel surface per tissue volume in each voxel (1/µm), flat
+        self.vessel_density = np.full(self.mesh.n_voxels, vb.surface_density if vb else 0.0)
+        self.permeability = np.array([vb.permeability.get(n, 0.0) if vb else 0.0 for n in subs_n])
+        self.plasma = np.array([vb.plasma.get(n, 0.0) if vb else 0.0 for n in subs_n])
+        self._vessel_maps = None
         if model.random_cells_per_type:
             # PhysiCell's template places these before reading the cells CSV
             self.add_cells(*self.random_cells(model.random_cells_per_type))
@@ -114,19 +140,8 @@ class TissueSolver:
         if len(ic):
             rows = self.add_cells(ic.positions, ic.types, volumes=ic.extra.get("volume"))
             self._set_csv_behaviours(rows, ic.extra)
-        self._interactions_active = self._any_interaction()
-        subs, names = model.substrate_names, model.cell_type_names
-        self._conversions = [(subs.index(c.substrate), subs.index(c.product), float(c.km)) for c in model.conversions]
-        self._conversion_types = [(names.index(c.cell_type), float(c.vmax)) for c in model.conversions]
-        self._conversion_weights: list = []
-        self._arrival_rates = np.array([a.rate_per_min for a in model.arrivals], dtype=float)
-        self._arrival_types = np.array([names.index(a.cell_type) for a in model.arrivals], dtype=np.int64)
-        self._arrival_weight = [subs.index(a.weight) if a.weight else -1 for a in model.arrivals]
-        #: cells that entered through arrivals, per cell type (the body port's counter)
-        self.arrived = np.zeros(self.n_types, dtype=np.int64)
-        self._centers: np.ndarray | None = None
-        self._contact_cache = None
-        self._refresh_sources()
+        self.interactions_active = self._any_interaction()
+        self.refresh_sources()
 
     # ----------------------------------------------------------------- agents
     @property
@@ -136,18 +151,11 @@ class TissueSolver:
 
     def add_cells(self, positions: np.ndarray, types: np.ndarray, volumes: np.ndarray | None = None) -> np.ndarray:
         """Add live cells of the given types at the given positions (µm); returns their rows."""
-        positions = np.asarray(positions, dtype=float).reshape(-1, 3)
-        types = np.asarray(types, dtype=np.int64)
+        r = population.add(self.agents, self.tables, positions, types, self.use_2d, volumes)
         a = self.agents
-        rows = a.append(types.shape[0])
-        r = np.arange(rows.start, rows.stop)
-        a.type[r] = types
-        a.position[r] = positions
-        if self.use_2d:
-            a.position[r, 2] = 0.0
-        self._reset_rows(r, types, volumes)
         a.voxel[r] = self.mesh.voxel_index(a.position[r])
-        self._interactions_active = self._any_interaction()
+        self.interactions_active = self._any_interaction()
+        self.positions_changed()
         return r
 
     def random_cells(self, per_type: int) -> tuple[np.ndarray, np.ndarray]:
@@ -178,44 +186,11 @@ class TissueSolver:
             ok = ~np.isnan(vals)
             self.agents.arrays[target[0]][rows[ok], target[1]] = vals[ok]
 
-    def _reset_rows(self, r: np.ndarray, types: np.ndarray, volumes: np.ndarray | None = None) -> None:
-        a, tb = self.agents, self.tables
-        vol = tb.volume[types]
-        total = vol[:, 0].copy()
-        if volumes is not None:
-            # an empty volume entry in a cells CSV means the type's default, as in PhysiCell
-            given = np.asarray(volumes, dtype=float)
-            ok = np.isfinite(given) & (given > 0.0)
-            total[ok] = given[ok]
-        scale = total / vol[:, 0]
-        ff, nuclear = vol[:, 1], vol[:, 2] * scale
-        fluid = ff * total
-        a.volume[r] = total
-        a.nuclear_fluid[r] = ff * nuclear
-        a.nuclear_solid[r] = nuclear - ff * nuclear
-        a.cyto_fluid[r] = fluid - ff * nuclear
-        a.cyto_solid[r] = (total - nuclear) - (fluid - ff * nuclear)
-        a.calcified_fraction[r] = vol[:, 6]
-        # a volume given per cell (cells CSV) becomes that cell's target too, as in PhysiCell
-        a.target_solid_nuclear[r] = a.nuclear_solid[r]
-        a.target_cyto_to_nuclear[r] = (vol[:, 0] - vol[:, 2]) / np.maximum(vol[:, 2], 1e-12)
-        a.target_fluid_fraction[r] = ff
-        a.fluid_change_rate[r] = vol[:, 3]
-        a.cyto_change_rate[r] = vol[:, 4]
-        a.nuclear_change_rate[r] = vol[:, 5]
-        a.calcification_rate[r] = vol[:, 7]
-        a.rupture_volume[r] = vol[:, 8] * total
-        a.radius[r] = _sphere_radius(total)
-        a.phase[r] = 0
-        a.phase_elapsed[r] = 0.0
-        a.death_state[r] = LIVE
-        a.death_elapsed[r] = 0.0
-        a.attack_target[r] = -1
-        a.motility_vector[r] = 0.0
-        for name in AGENT_PARAMETERS:
-            a.arrays[name][r] = tb.base[name][types]
+    def positions_changed(self) -> None:
+        """Agents moved, came or went: the neighbour list must be rebuilt before it is read."""
+        self._nbr_fresh = False
 
-    # ----------------------------------------------------------------- clocks
+    # ----------------------------------------------------------------- neighbours
     def _grid(self):
         a = self.agents
         n = a.n
@@ -223,36 +198,66 @@ class TissueSolver:
         rel = float(max(1.0, a.rel_max_adh[:n].max())) if n else 1.0
         size, dims = grid_geometry(self.lo, self.hi, 2.0 * rmax * rel, self.use_2d, n)
         start, order, _ = build_grid(a.position, n, self.lo, size, dims)
-        return start, order, size, dims
+        return start, order, self.lo, size, dims
 
-    def _refresh_sources(self) -> None:
+    def neighbours(self, with_forces: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Build the neighbour list (and, ``with_forces``, the mechanics velocities and pressure).
+
+        Returns ``(nbr, count)``: agent i's neighbours are ``nbr[i, :count[i]]`` in bin order.
+        """
+        a = self.agents
+        n = a.n
+        if self._near.shape[0] < n:
+            self._near = np.empty((a.capacity, 8))
+            self._near_affinity = np.empty((a.capacity, self.n_types))
+        if self._nbr.shape[0] < n:
+            self._nbr = np.empty((a.capacity, self._nbr.shape[1]), dtype=np.int64)
+            self._nbr_count = np.zeros(a.capacity, dtype=np.int64)
+        grid = self._grid()
+        while True:
+            neighbour_forces(n, a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0],
+                             a.rel_max_adh[:, 0], a.affinity, grid, with_forces, a.velocity, a.pressure,
+                             self._near, self._near_affinity, self._nbr, self._nbr_count)
+            widest = int(self._nbr_count[:n].max()) if n else 0
+            if widest <= self._nbr.shape[1]:
+                break
+            # a crowded tissue: widen the list and scan again (forces are overwritten, not summed)
+            self._nbr = np.empty((self._nbr.shape[0], widest + 8), dtype=np.int64)
+        self._nbr_fresh = True
+        return self._nbr, self._nbr_count
+
+    def neighbour_list(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current neighbour list, rebuilt (without forces) if agents moved since."""
+        if not self._nbr_fresh:
+            return self.neighbours(with_forces=False)
+        return self._nbr, self._nbr_count
+
+    # ----------------------------------------------------------------- clocks
+    def refresh_sources(self) -> None:
+        """Voxel of each agent, and the per-voxel source maps of cells (and vessels) for diffusion."""
         a = self.agents
         n = a.n
         voxel_indices(a.position, n, self.mesh_lo, self.spacing, self.shape, a.voxel)
         if self.n_substrates == 0:
             return
-        self._sources = compose_sources(n, a.voxel, a.volume, a.secretion, a.secretion_target, a.uptake,
-                                        a.export, self.dt_diffusion, self.mesh.voxel_volume,
-                                        self.mesh.n_voxels, self._slot_of)
-        if self._conversions:
+        cells = compose_sources(n, a.voxel, a.volume, a.secretion, a.secretion_target, a.uptake,
+                                a.export, self.dt_diffusion, self.mesh.voxel_volume,
+                                self.mesh.n_voxels, self._slot_of)
+        vessels = self._vessels()
+        self.sources = cells if vessels is None else merge_maps(cells, vessels, self.mesh.n_voxels)
+        if self.conversion_pairs:
             live = a.death_state[:n] == LIVE
-            self._conversion_weights = [
+            self.conversion_weights = [
                 conversion_weights(n, a.voxel, a.volume, a.type, live, t, vmax, self.mesh.voxel_volume,
                                    self.mesh.n_voxels, self._slot_of)
                 for t, vmax in self._conversion_types]
 
-    def _diffusion_steps(self, k: int) -> None:
-        if self.n_substrates == 0 or k == 0:
-            return
-        vox, m, c = self._sources
-        if not self._conversions:
-            self.diffusion.step_with_sources(self.fields, k, vox, m, c)
-            return
-        flat = self.flat_fields
-        for _ in range(k):  # conversions act between diffusion steps, so step one at a time
-            self.diffusion.step_with_sources(self.fields, 1, vox, m, c)
-            for (a, b, km), (cvox, w) in zip(self._conversions, self._conversion_weights):
-                convert(flat, cvox, w, a, b, km, self.dt_diffusion)
+    def _vessels(self):
+        if not (np.any(self.permeability > 0.0) and np.any(self.vessel_density > 0.0)):
+            return None
+        if self._vessel_maps is None:  # rebuilt only when the bed or plasma levels change
+            self._vessel_maps = exchange_maps(self.vessel_density, self.permeability, self.plasma, self.dt_diffusion)
+        return self._vessel_maps
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""
@@ -269,54 +274,22 @@ class TissueSolver:
                 numba.set_num_threads(threads)
 
     def _step(self) -> None:
-        self._diffusion_steps(1)
+        sch = self.schedule
+        if self.n_substrates:
+            sch.run_diffusion(self, 1)
         if self.mechanics_step % self.mechanics_per_phenotype == 0:
-            self._phenotype()
-        self._mechanics()
-        if self._arrival_rates.size:
-            self._arrivals()
-        self._diffusion_steps(self.diffusion_per_mechanics - 1)
+            if self.agents.n:
+                sch.run("phenotype", self)
+                self.interactions_active = self._any_interaction()
+            self.phenotype_step += 1
+        if self.agents.n:
+            sch.run("mechanics", self)
+        sch.run("exchange", self)
+        self.scratch.clear()
+        if self.n_substrates:
+            sch.run_diffusion(self, self.diffusion_per_mechanics - 1)
         self.mechanics_step += 1
         self.time = self.mechanics_step * self.dt_mechanics
-
-    # ----------------------------------------------------------------- mechanics
-    def _mechanics(self) -> None:
-        a = self.agents
-        n = a.n
-        if n == 0:
-            return
-        dt = self.dt_mechanics
-        start, order, size, dims = self._grid()
-        if self._near.shape[0] < n:
-            self._near = np.empty((a.capacity, 8))
-            self._near_affinity = np.empty((a.capacity, self.n_types))
-        cell_velocities(n, a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0],
-                        a.rel_max_adh[:, 0], a.affinity, start, order, self.lo, size, dims, a.velocity,
-                        a.pressure, self._near, self._near_affinity)
-        if self.model.options.virtual_wall_at_domain_edge:
-            wall_velocities(n, a.position, a.radius, self.lo, self.hi, self.use_2d, a.velocity)
-        tb = self.tables
-        motility(n, self.seed, self.mechanics_step, dt, a.id, a.type, a.death_state, tb.motile, tb.motility_2d,
-                 a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0], a.chemo_sens, tb.normalize_gradients,
-                 self.model.calculate_gradients, a.voxel, self.fields, self.shape, self.spacing, self.use_2d,
-                 a.motility_vector, a.velocity)
-        removed = np.zeros(n, dtype=np.int64)
-        if self._interactions_active:
-            absorbed_by = np.full(n, -1, dtype=np.int64)
-            interact(n, self.seed, self.mechanics_step, dt, a.id, a.type, a.death_state, a.position, a.radius,
-                     a.volume, a.rel_max_adh[:, 0], start, order, self.lo, size, dims, a.attack,
-                     a.immunogenicity, a.attack_damage_rate[:, 0], a.attack_duration[:, 0], a.attack_target,
-                     a.damage, a.total_attack_time, a.damage_delivered, a.phag_apoptotic[:, 0],
-                     a.phag_necrotic[:, 0], a.phag_other_dead[:, 0], a.phag_live, a.fusion, removed,
-                     absorbed_by)
-            spring_velocities(n, a.position, a.type, a.attack_target, a.elastic_constant[:, 0], a.affinity,
-                              a.velocity)
-            self._absorb(removed, absorbed_by)
-        update_positions(n, dt, a.position, a.velocity, a.previous_velocity, a.is_movable[:, 0], self.lo,
-                         self.hi, self.use_2d, self.model.options.virtual_wall_at_domain_edge)
-        if removed.any():
-            a.compact(removed == 0)
-        self._refresh_sources()
 
     def _any_interaction(self) -> bool:
         """Whether any agent can attack, eat or fuse (checked when behaviours change)."""
@@ -325,158 +298,9 @@ class TissueSolver:
         return any(np.any(a.arrays[c][:n] > 0.0) for c in _INTERACTION_PARAMETERS) or bool(
             np.any(a.attack_target[:n] >= 0))
 
-    def _absorb(self, removed: np.ndarray, absorbed_by: np.ndarray) -> None:
-        """Add eaten and fused cells to their eaters (PhysiCell's ingest_cell / fuse_cell)."""
-        eaten = np.nonzero(removed)[0]
-        if eaten.size == 0:
-            return
-        a = self.agents
-        for j in eaten:  # a handful per step at most
-            i = absorbed_by[j]
-            if removed[j] == FUSED:
-                w = a.volume[i] + a.volume[j]
-                a.position[i] = (a.volume[i] * a.position[i] + a.volume[j] * a.position[j]) / w
-                for name in _VOLUME_FIELDS[1:]:
-                    a.arrays[name][i] += a.arrays[name][j]
-                a.target_solid_nuclear[i] += a.target_solid_nuclear[j]
-            else:
-                # ingestion: all of the prey's matter joins the eater's cytoplasm; targets unchanged
-                a.cyto_fluid[i] += a.nuclear_fluid[j] + a.cyto_fluid[j]
-                a.cyto_solid[i] += a.nuclear_solid[j] + a.cyto_solid[j]
-            a.volume[i] = sum(a.arrays[name][i] for name in _VOLUME_FIELDS[1:])
-            a.radius[i] = _sphere_radius(a.volume[i])
-
-    def _transform(self) -> None:
-        """Live cells change type with probability rate·dt (PhysiCell's standard transformations)."""
-        a, tb = self.agents, self.tables
-        n = a.n
-        rates = a.transform[:n]
-        if not np.any(rates > 0.0):
-            return
-        live = a.death_state[:n] == LIVE
-        new_type = np.full(n, -1, dtype=np.int64)
-        for t in range(self.n_types):
-            u = _uniforms(self.seed, a.id[:n], self.phenotype_step, t, rng.STREAM_TRANSFORM)
-            hit = live & (new_type < 0) & (rates[:, t] > 0) & (u <= rates[:, t] * self.dt_phenotype)
-            hit &= a.type[:n] != t
-            new_type[hit] = t
-        rows = np.nonzero(new_type >= 0)[0]
-        if rows.size == 0:
-            return
-        new_types = new_type[rows]
-        a.type[rows] = new_types
-        for name in AGENT_PARAMETERS:
-            a.arrays[name][rows] = tb.base[name][new_types]
-        vol = tb.volume[new_types]
-        a.target_solid_nuclear[rows] = vol[:, 2] * (1.0 - vol[:, 1])
-        a.target_cyto_to_nuclear[rows] = (vol[:, 0] - vol[:, 2]) / np.maximum(vol[:, 2], 1e-12)
-        a.target_fluid_fraction[rows] = vol[:, 1]
-        a.phase[rows] = 0
-        a.phase_elapsed[rows] = 0.0
-
-    # ----------------------------------------------------------------- phenotype
-    def _phenotype(self) -> None:
-        a, tb = self.agents, self.tables
-        n = a.n
-        if n == 0:
-            self.phenotype_step += 1
-            return
-        dt = self.dt_phenotype
-        self._transform()
-        if self.rule_groups:
-            self._apply_rules()
-        update_volumes(n, dt, a.volume, a.nuclear_solid, a.nuclear_fluid, a.cyto_solid, a.cyto_fluid,
-                       a.calcified_fraction, a.target_solid_nuclear, a.target_cyto_to_nuclear,
-                       a.target_fluid_fraction, a.fluid_change_rate, a.cyto_change_rate,
-                       a.nuclear_change_rate, a.calcification_rate, a.radius)
-        dmg_rate, repair = a.damage_rate[:n, 0], a.damage_repair_rate[:n, 0]
-        if np.any(dmg_rate > 1e-8) or np.any(repair > 1e-8):
-            a.damage[:n] = (a.damage[:n] + dt * dmg_rate) / (1.0 + dt * repair)
-        divide = np.empty(n, dtype=bool)
-        remove = np.empty(n, dtype=bool)
-        newly_dead = np.empty(n, dtype=np.int64)
-        death_and_cycle(n, self.seed, self.phenotype_step, dt, a.id, a.type, a.death_state, a.death_elapsed,
-                        a.phase, a.phase_elapsed, a.cycle_rate, tb.n_phases, tb.phase_next, tb.phase_divides,
-                        tb.phase_fixed, a.apoptosis_rate[:, 0], a.necrosis_rate[:, 0], tb.apoptosis_duration,
-                        tb.necrosis_lysed_duration, a.volume, a.rupture_volume, divide, remove, newly_dead)
-        lysed = np.nonzero((a.death_state[:n] == NECROTIC_LYSED) & (a.death_elapsed[:n] == 0.0))[0]
-        if lysed.size:
-            # a ruptured cell loses its fluid at the lysed rate (PhysiCell's lysed-phase entry)
-            a.target_fluid_fraction[lysed] = 0.0
-            a.fluid_change_rate[lysed] = tb.death_rates[a.type[lysed], 1, 1]
-            # a lysed cell is inactive in BioFVM: it no longer exchanges with the fields
-            for name in ("secretion", "uptake", "export"):
-                a.arrays[name][lysed] = 0.0
-        self._start_death(np.nonzero(newly_dead == 1)[0], APOPTOTIC)
-        self._start_death(np.nonzero(newly_dead == 2)[0], NECROTIC_SWELLING)
-        if remove.any():
-            keep = ~remove
-            a.compact(keep)
-            divide = divide[keep]
-        parents = np.nonzero(divide)[0]
-        if parents.size:
-            self._divide(parents)
-        self._interactions_active = self._any_interaction()
-        self.phenotype_step += 1
-
-    def _start_death(self, rows: np.ndarray, state: int) -> None:
-        if rows.size == 0:
-            return
-        a, tb = self.agents, self.tables
-        k = 0 if state == APOPTOTIC else 1
-        t = a.type[rows]
-        rates = tb.death_rates[t, k]
-        a.death_state[rows] = state
-        a.attack_target[rows] = -1
-        # PhysiCell's start_death: secretion and export off, uptake cut to a tenth, motility off.
-        a.secretion[rows] = 0.0
-        a.export[rows] = 0.0
-        a.uptake[rows] *= 0.1
-        a.speed[rows] = 0.0
-        a.motility_vector[rows] = 0.0
-        a.target_solid_nuclear[rows] = 0.0
-        a.target_fluid_fraction[rows] = 0.0 if state == APOPTOTIC else 1.0
-        a.fluid_change_rate[rows] = rates[:, 0]
-        a.cyto_change_rate[rows] = rates[:, 2]
-        a.nuclear_change_rate[rows] = rates[:, 3]
-        a.calcification_rate[rows] = tb.death_calcification[t, k]
-        a.rupture_volume[rows] = tb.rupture[t, k] * a.volume[rows]
-
-    def _divide(self, parents: np.ndarray) -> None:
-        a = self.agents
-        m = parents.size
-        rows = a.append(m)
-        kids = np.arange(rows.start, rows.stop)
-        for name, arr in a.arrays.items():
-            if name != "id":
-                arr[kids] = arr[parents]
-        for name in _VOLUME_FIELDS:
-            a.arrays[name][parents] *= 0.5
-            a.arrays[name][kids] = a.arrays[name][parents]
-        radius_before = a.radius[parents].copy()
-        radius = _sphere_radius(a.volume[parents])
-        a.radius[parents] = radius
-        a.radius[kids] = radius
-        ids = a.id[parents]
-        # PhysiCell's offset: a random point on the unit sphere times the parent's radius; in 2D
-        # its in-plane part (not renormalised). Daughter at x + u, parent at x − u/2.
-        theta = 2.0 * np.pi * _uniforms(self.seed, ids, self.phenotype_step, 0)
-        cz = 2.0 * _uniforms(self.seed, ids, self.phenotype_step, 1) - 1.0
-        s = np.sqrt(np.maximum(0.0, 1.0 - cz * cz))
-        u = np.stack([s * np.cos(theta), s * np.sin(theta), np.zeros(m) if self.use_2d else cz], axis=1)
-        u *= radius_before[:, None]
-        a.position[kids] = a.position[parents] + u
-        a.position[parents] -= 0.5 * u
-        a.total_attack_time[parents] = 0.0
-        a.total_attack_time[kids] = 0.0
-        a.attack_target[kids] = -1
-        a.previous_velocity[kids] = 0.0
-        a.motility_vector[kids] = 0.0
-        a.phase_elapsed[kids] = 0.0
-        a.voxel[kids] = self.mesh.voxel_index(a.position[kids])
-
     # ----------------------------------------------------------------- rules
-    def _apply_rules(self) -> None:
+    def apply_rules(self) -> None:
+        """Set every ruled behaviour from its signals (the registry reads them)."""
         a = self.agents
         n = a.n
         types = a.type[:n]
@@ -496,6 +320,8 @@ class TissueSolver:
                 a.secretion[rows, s] = 0.0
                 a.export[rows, s] = 0.0
 
+    _apply_rules = apply_rules
+
     def contact_signals(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`contacts` of this rules pass (computed on first read)."""
         if self._contact_cache is None:
@@ -509,9 +335,9 @@ class TissueSolver:
         by_type = np.zeros((n, self.n_types))
         by_state = np.zeros((n, 4))
         if n:
-            start, order, size, dims = self._grid()
-            contact_counts(n, a.position, a.radius, a.type, a.death_state, a.rel_max_adh[:, 0], start, order,
-                           self.lo, size, dims, self.n_types, by_type, by_state)
+            nbr, count = self.neighbour_list()
+            contact_counts(n, a.position, a.radius, a.type, a.death_state, a.rel_max_adh[:, 0], nbr, count,
+                           self.n_types, by_type, by_state)
         return by_type, by_state
 
     def gradient_norm(self, substrate: int, rows: np.ndarray) -> np.ndarray:
@@ -519,25 +345,54 @@ class TissueSolver:
         g = self.diffusion.gradients(self.fields)[substrate].reshape(-1, 3)
         return np.linalg.norm(g[self.agents.voxel[rows]], axis=1)
 
-    # ----------------------------------------------------------------- exchange
+    # ----------------------------------------------------------------- exchange (body port)
     def set_arrival_rate(self, k: int, rate_per_min: float) -> None:
         """Set arrival ``k``'s rate (cells/min), e.g. from the body model at an exchange."""
         if not rate_per_min >= 0.0:
             raise ValueError(f"arrival rate must be >= 0 (got {rate_per_min!r})")
         self._arrival_rates[k] = float(rate_per_min)
 
-    def _arrivals(self) -> None:
+    def set_plasma(self, substrate: int, value: float) -> None:
+        """Set the plasma level of one substrate (the vessels' boundary value)."""
+        if not value >= 0.0:
+            raise ValueError(f"plasma level must be >= 0 (got {value!r})")
+        if self.plasma[substrate] != value:
+            self.plasma[substrate] = float(value)
+            self._vessel_maps = None
+
+    def set_vessel_density(self, density: np.ndarray) -> None:
+        """Set the vessel surface density of every voxel (1/µm), e.g. a drawn vessel bed."""
+        d = np.asarray(density, dtype=float).reshape(-1)
+        if d.shape != (self.mesh.n_voxels,) or not np.all(np.isfinite(d)) or np.any(d < 0.0):
+            raise ValueError(f"vessel density must be {self.mesh.n_voxels} finite values >= 0 (one per voxel)")
+        self.vessel_density = d.copy()
+        self._vessel_maps = None
+        self.refresh_sources()
+
+    def vessel_release(self) -> np.ndarray:
+        """Amount of each substrate passing from tissue into blood per minute, now."""
+        return exchange_rate(self.flat_fields, self.vessel_density, self.permeability, self.plasma,
+                             self.mesh.voxel_volume)
+
+    def _arrival_weights(self, name: str) -> np.ndarray:
+        subs = self.model.substrate_names
+        if name in subs:  # a substrate of that name comes first
+            return np.maximum(self.flat_fields[subs.index(name)], 0.0)
+        if name == "vessel density":
+            return self.vessel_density
+        return np.ones(self.mesh.n_voxels)
+
+    def add_arrivals(self) -> None:
         """Add this mechanics step's arrivals (Poisson counts, sites ∝ weight)."""
         dt = self.dt_mechanics
+        added = False
         for k, rate in enumerate(self._arrival_rates):
             count = poisson(self.seed, k, self.mechanics_step, rate * dt)
             if count == 0:
                 continue
             if self._centers is None:
                 self._centers = self.mesh.centers()  # once per run, only if cells arrive
-            w = self._arrival_weight[k]
-            weights = np.maximum(self.flat_fields[w], 0.0) if w >= 0 else np.ones(self.mesh.n_voxels)
-            cumulative = np.cumsum(weights)
+            cumulative = np.cumsum(self._arrival_weights(self._arrival_weight[k]))
             if cumulative[-1] <= 0.0:
                 continue  # nowhere to enter (no vessels): the cells stay in the body
             pos = arrival_sites(self.seed, k, self.mechanics_step, count, cumulative, self._centers, self.spacing,
@@ -546,22 +401,47 @@ class TissueSolver:
             t = int(self._arrival_types[k])
             self.add_cells(pos, np.full(count, t, dtype=np.int64))
             self.arrived[t] += count
-        self._refresh_sources()
+            added = True
+        if added or self._arrival_rates.size:
+            self.refresh_sources()
+
+    def remove_departures(self) -> None:
+        """Live cells in voxels with vessels leave with probability 1 − exp(−r·dt), r their
+        intravasation rate; they are counted per type in :attr:`departed` for the body."""
+        a = self.agents
+        n = a.n
+        if n == 0:
+            return
+        rate = a.intravasation[:n, 0]
+        at_vessel = self.vessel_density[a.voxel[:n]] > 0.0
+        can = (rate > 0.0) & at_vessel & (a.death_state[:n] == LIVE)
+        if not can.any():
+            return
+        u = rng.uniform_array(self.seed, a.id[:n], self.mechanics_step, rng.STREAM_DEPARTURE, 0)
+        leave = can & (u < -np.expm1(-rate * self.dt_mechanics))
+        if not leave.any():
+            return
+        self.departed += np.bincount(a.type[:n][leave], minlength=self.n_types)
+        population.remove(a, leave)
+        self.positions_changed()
+        self.refresh_sources()
 
     # ----------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, np.ndarray]:
         """Everything that the next steps depend on, as arrays (for checkpoints).
 
-        Agents (every column, live rows only), fields, clocks and counters. Random draws are
-        keyed by (seed, id, step, purpose), so restoring this continues the run exactly.
+        Agents (every column, live rows only), fields, clocks, counters and the vessel bed.
+        Random draws are keyed by (seed, id, step, purpose), so restoring this continues the
+        run exactly.
         """
         a = self.agents
         out = {f"agent.{k}": v[: a.n].copy() for k, v in a.arrays.items()}
         out.update({"fields": self.fields.copy(), "seed": np.int64(self.seed), "time": np.float64(self.time),
                     "mechanics_step": np.int64(self.mechanics_step),
                     "phenotype_step": np.int64(self.phenotype_step), "next_id": np.int64(a.next_id),
-                    "n_agents": np.int64(a.n), "arrived": self.arrived.copy(),
-                    "arrival_rates": self._arrival_rates.copy()})
+                    "n_agents": np.int64(a.n), "arrived": self.arrived.copy(), "departed": self.departed.copy(),
+                    "arrival_rates": self._arrival_rates.copy(), "plasma": self.plasma.copy(),
+                    "vessel_density": self.vessel_density.copy()})
         return out
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
@@ -583,8 +463,13 @@ class TissueSolver:
         self.phenotype_step = int(state["phenotype_step"])
         self.arrived[...] = state["arrived"]
         self._arrival_rates[...] = state["arrival_rates"]
-        self._interactions_active = self._any_interaction()
-        self._refresh_sources()
+        for key, arr in (("departed", self.departed), ("plasma", self.plasma), ("vessel_density", self.vessel_density)):
+            if key in state:  # absent in checkpoints written before vessels existed
+                arr[...] = state[key]
+        self._vessel_maps = None
+        self.interactions_active = self._any_interaction()
+        self.positions_changed()
+        self.refresh_sources()
 
     # ----------------------------------------------------------------- views
     def live_counts(self) -> np.ndarray:
@@ -604,10 +489,6 @@ class TissueSolver:
         codes[st == NECROTIC_SWELLING] = 101
         codes[st == NECROTIC_LYSED] = 102
         return codes
-
-
-def _uniforms(seed: int, ids: np.ndarray, step: int, k: int, stream: int = rng.STREAM_DIVISION) -> np.ndarray:
-    return rng.uniform_array(seed, ids, step, stream, k)
 
 
 def set_threads(threads: int | None) -> int:

@@ -18,6 +18,11 @@ form that :meth:`tropism.tissue.diffusion.DiffusionSolver.step_with_sources` app
 :func:`merge_maps` composes them with the cells' own maps
 (:func:`tropism.tissue.secretion.compose_sources`) so that one set is applied per step.
 
+Stability does not mean accuracy: the steady state reached this way has the exchange rate
+``k/(1 + dt·k)`` and LOD's splitting error, both first order in ``dt``. Around a vessel disk of
+6 voxels' radius (decay length 8 voxels) the profile is within 0.5 % of the analytic one at
+``dt·k = 0.005`` and 2.4 % off at ``dt·k = 0.05`` (tests/test_vessels.py).
+
 Everything here is vectorised NumPy: the voxel loops are whole-array operations, and the
 maps are built once per change of the vessel field or of the cells, not every step.
 """
@@ -70,7 +75,8 @@ def _positive(value, name: str) -> float:
         raise TropismInputError(f"{name} must be a number", field=name, value=value,
                                 allowed="a finite number > 0") from None
     if not (np.isfinite(v) and v > 0.0):
-        raise TropismInputError(f"{name} must be positive", field=name, value=v, allowed="a finite number > 0")
+        raise TropismInputError(f"{name} must be positive", field=name, value=v,
+                                allowed="a finite number > 0")
     return v
 
 
@@ -122,11 +128,12 @@ def exchange_maps(density, permeability, plasma, dt) -> tuple[np.ndarray, np.nda
 
     voxels = np.flatnonzero(d > 0.0).astype(np.int64)  # flatnonzero is increasing
     # Overflow of dt·k means instant equilibration with plasma; both forms below give its
-    # limit (m = 0, w = 1) without a warning. w = dt·k/(1 + dt·k) is written as
+    # limit (m = 0, w = 1) without a warning. k is formed before dt multiplies it, so that a
+    # zero permeability gives 0, never inf·0. w = dt·k/(1 + dt·k) is written as
     # 1/(1 + 1/(dt·k)) so that it is accurate for small and huge dt·k alike and has no
     # inf/inf; its 1/0 for a zero permeability gives w = 0 exactly.
     with np.errstate(over="ignore", divide="ignore"):
-        a = (dt * d[voxels])[:, None] * p[None, :]
+        a = (d[voxels][:, None] * p[None, :]) * dt
         m = 1.0 / (1.0 + a)
         w = 1.0 / (1.0 + 1.0 / a)
     c = w * cp[None, :]
@@ -149,7 +156,8 @@ def _check_maps(maps, name: str, n_voxels: int, n_substrates: int | None):
     c = np.asarray(c, dtype=np.float64)
     if m.ndim != 2 or m.shape[0] != k or c.shape != m.shape:
         raise TropismInputError(f"{name} m and c must have one row per voxel", field=name,
-                                value=(v.shape, m.shape, c.shape), allowed=f"m, c of shape ({k}, n_substrates)")
+                                value=(v.shape, m.shape, c.shape),
+                                allowed=f"m, c of shape ({k}, n_substrates)")
     if n_substrates is not None and m.shape[1] != n_substrates:
         raise TropismInputError(f"{name} has a different number of substrates", field=name,
                                 value=m.shape[1], allowed=f"{n_substrates} substrates")

@@ -1,0 +1,196 @@
+"""PhysiCell 1.14's standard operations, as a :class:`~tropism.tissue.operations.Schedule`.
+
+Each function is one operation of :func:`standard_schedule`; it reads and writes the solver's
+agents and fields through the kernels. The order of each clock is PhysiCell 1.14's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import population
+from .interactions import interact
+from .mechanics import motility, spring_velocities, update_positions, wall_velocities
+from .operations import Operation, Schedule
+from .phenotype import death_and_cycle, update_volumes
+from .reactions import convert
+from .states import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
+
+
+# ----------------------------------------------------------------------------- diffusion
+def diffuse(s, n_steps: int) -> None:
+    """LOD diffusion–decay steps with the composed cell and vessel sources."""
+    vox, m, c = s.sources
+    s.diffusion.step_with_sources(s.fields, n_steps, vox, m, c)
+
+
+def conversions(s, n_steps: int) -> None:
+    """Cell-catalysed conversion A → B after each diffusion step."""
+    flat = s.flat_fields
+    for _ in range(n_steps):
+        for (a, b, km), (cvox, w) in zip(s.conversion_pairs, s.conversion_weights):
+            convert(flat, cvox, w, a, b, km, s.dt_diffusion)
+
+
+# ----------------------------------------------------------------------------- phenotype
+def transform(s) -> None:
+    rows = population.transform(s.agents, s.tables, s.seed, s.phenotype_step, s.dt_phenotype)
+    if rows.size:
+        s.scratch["transformed"] = rows
+
+
+def rules(s) -> None:
+    if s.rule_groups:
+        s.apply_rules()
+
+
+def volume(s) -> None:
+    a = s.agents
+    update_volumes(a.n, s.dt_phenotype, a.volume, a.nuclear_solid, a.nuclear_fluid, a.cyto_solid, a.cyto_fluid,
+                   a.calcified_fraction, a.target_solid_nuclear, a.target_cyto_to_nuclear,
+                   a.target_fluid_fraction, a.fluid_change_rate, a.cyto_change_rate,
+                   a.nuclear_change_rate, a.calcification_rate, a.radius)
+
+
+def damage(s) -> None:
+    a = s.agents
+    n, dt = a.n, s.dt_phenotype
+    dmg_rate, repair = a.damage_rate[:n, 0], a.damage_repair_rate[:n, 0]
+    if np.any(dmg_rate > 1e-8) or np.any(repair > 1e-8):
+        a.damage[:n] = (a.damage[:n] + dt * dmg_rate) / (1.0 + dt * repair)
+
+
+def death_cycle(s) -> None:
+    """Death and cycle transitions; divisions and removals are marked for the next operations."""
+    a, tb = s.agents, s.tables
+    n = a.n
+    divide = np.empty(n, dtype=bool)
+    remove = np.empty(n, dtype=bool)
+    newly_dead = np.empty(n, dtype=np.int64)
+    death_and_cycle(n, s.seed, s.phenotype_step, s.dt_phenotype, a.id, a.type, a.death_state, a.death_elapsed,
+                    a.phase, a.phase_elapsed, a.cycle_rate, tb.n_phases, tb.phase_next, tb.phase_divides,
+                    tb.phase_fixed, a.apoptosis_rate[:, 0], a.necrosis_rate[:, 0], tb.apoptosis_duration,
+                    tb.necrosis_lysed_duration, a.volume, a.rupture_volume, divide, remove, newly_dead)
+    lysed = np.nonzero((a.death_state[:n] == NECROTIC_LYSED) & (a.death_elapsed[:n] == 0.0))[0]
+    if lysed.size:
+        population.lyse(a, tb, lysed)
+    population.start_death(a, tb, np.nonzero(newly_dead == 1)[0], APOPTOTIC)
+    population.start_death(a, tb, np.nonzero(newly_dead == 2)[0], NECROTIC_SWELLING)
+    s.scratch["divide"], s.scratch["remove"] = divide, remove
+
+
+def removal(s) -> None:
+    remove = s.scratch.get("remove")
+    if remove is not None and remove.any():
+        population.remove(s.agents, remove)
+        s.scratch["divide"] = s.scratch["divide"][~remove]
+        s.positions_changed()
+
+
+def division(s) -> None:
+    divide = s.scratch.get("divide")
+    parents = np.nonzero(divide)[0] if divide is not None else np.zeros(0, np.int64)
+    if parents.size:
+        kids = population.divide(s.agents, parents, s.seed, s.phenotype_step, s.use_2d)
+        s.agents.voxel[kids] = s.mesh.voxel_index(s.agents.position[kids])
+        s.positions_changed()
+
+
+# ----------------------------------------------------------------------------- mechanics
+def neighbours(s) -> None:
+    s.neighbours(with_forces=True)
+
+
+def walls(s) -> None:
+    if s.model.options.virtual_wall_at_domain_edge:
+        a = s.agents
+        wall_velocities(a.n, a.position, a.radius, s.lo, s.hi, s.use_2d, a.velocity)
+
+
+def motion(s) -> None:
+    a, tb = s.agents, s.tables
+    motility(a.n, s.seed, s.mechanics_step, s.dt_mechanics, a.id, a.type, a.death_state, tb.motile,
+             tb.motility_2d, a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0], a.chemo_sens,
+             tb.normalize_gradients, s.model.calculate_gradients, a.voxel, s.fields, s.shape, s.spacing, s.use_2d,
+             a.motility_vector, a.velocity)
+
+
+def contact_interactions(s) -> None:
+    if not s.interactions_active:
+        return
+    a = s.agents
+    n = a.n
+    nbr, count = s.neighbour_list()
+    removed = np.zeros(n, dtype=np.int64)
+    absorbed_by = np.full(n, -1, dtype=np.int64)
+    interact(n, s.seed, s.mechanics_step, s.dt_mechanics, a.id, a.type, a.death_state, a.position, a.radius,
+             a.volume, a.rel_max_adh[:, 0], nbr, count, a.attack, a.immunogenicity, a.attack_damage_rate[:, 0],
+             a.attack_duration[:, 0], a.attack_target, a.damage, a.total_attack_time, a.damage_delivered,
+             a.phag_apoptotic[:, 0], a.phag_necrotic[:, 0], a.phag_other_dead[:, 0], a.phag_live, a.fusion,
+             removed, absorbed_by)
+    spring_velocities(n, a.position, a.type, a.attack_target, a.elastic_constant[:, 0], a.affinity, a.velocity)
+    if removed.any():
+        population.absorb(a, removed, absorbed_by)
+        s.scratch["absorbed"] = removed
+
+
+def positions(s) -> None:
+    a = s.agents
+    update_positions(a.n, s.dt_mechanics, a.position, a.velocity, a.previous_velocity, a.is_movable[:, 0], s.lo,
+                     s.hi, s.use_2d, s.model.options.virtual_wall_at_domain_edge)
+    removed = s.scratch.pop("absorbed", None)
+    if removed is not None:
+        population.remove(a, removed != 0)
+    s.positions_changed()
+    s.refresh_sources()
+
+
+# ----------------------------------------------------------------------------- exchange
+def arrivals(s) -> None:
+    s.add_arrivals()
+
+
+def departures(s) -> None:
+    s.remove_departures()
+
+
+_AGENT_STATE = ("position", "radius", "type", "death_state")
+
+
+def standard_schedule(model) -> Schedule:
+    """PhysiCell 1.14's operations for ``model`` (conversions, arrivals, departures only if used)."""
+    sch = Schedule()
+    add = sch.add
+    add(Operation("diffuse", "diffusion", diffuse, reads=("sources", "fields"), writes=("fields",), batch=True))
+    if model.conversions:
+        add(Operation("conversions", "diffusion", conversions, reads=("fields", "conversion_weights"),
+                      writes=("fields",)))
+    add(Operation("transform", "phenotype", transform, reads=("transform", "death_state"),
+                  writes=("type", "phase", "phase_elapsed", "<behaviours>")))
+    add(Operation("rules", "phenotype", rules, reads=("<signals>",), writes=("<behaviours>",)))
+    add(Operation("volume", "phenotype", volume, reads=("volume", "target_solid_nuclear"),
+                  writes=("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid", "radius")))
+    add(Operation("damage", "phenotype", damage, reads=("damage_rate", "damage_repair_rate"), writes=("damage",)))
+    add(Operation("death_cycle", "phenotype", death_cycle,
+                  reads=("cycle_rate", "apoptosis_rate", "necrosis_rate", "phase", "death_state"),
+                  writes=("phase", "phase_elapsed", "death_state", "death_elapsed", "<divide>", "<remove>")))
+    add(Operation("removal", "phenotype", removal, reads=("<remove>",), writes=("<rows>",)))
+    add(Operation("division", "phenotype", division, reads=("<divide>",), writes=("<rows>", "position")))
+    add(Operation("neighbours", "mechanics", neighbours, reads=_AGENT_STATE + ("repulsion", "adhesion",
+                  "rel_max_adh", "affinity"), writes=("<neighbour list>", "velocity", "pressure")))
+    add(Operation("walls", "mechanics", walls, reads=("position", "radius"), writes=("velocity",)))
+    add(Operation("motility", "mechanics", motion, reads=("speed", "persistence", "bias", "chemo_sens", "fields"),
+                  writes=("motility_vector", "velocity")))
+    add(Operation("interactions", "mechanics", contact_interactions,
+                  reads=("<neighbour list>", "attack", "phag_live", "fusion", "immunogenicity"),
+                  writes=("attack_target", "damage", "total_attack_time", "damage_delivered", "velocity",
+                          "<absorbed>")))
+    add(Operation("positions", "mechanics", positions, reads=("velocity", "<absorbed>"),
+                  writes=("position", "previous_velocity", "<rows>", "sources")))
+    if model.arrivals:
+        add(Operation("arrivals", "exchange", arrivals, reads=("arrival rates", "vessel density"),
+                      writes=("<rows>", "arrived")))
+    if model.departures:
+        add(Operation("departures", "exchange", departures, reads=("intravasation", "vessel density"),
+                      writes=("<rows>", "departed")))
+    return sch
