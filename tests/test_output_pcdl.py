@@ -12,7 +12,7 @@ from tropism.io.populations import read_populations
 from tropism.model import (CellType, Chemotaxis, Clocks, Cycle, Domain, InitialCells, Mechanics, Model, Motility,
                            PhaseLink, SaveOptions, SecretionParameters, Substrate)
 from tropism.model.phenotype import default_apoptosis, default_necrosis
-from tropism.simulation import run_model
+from tropism.run import run_model
 from tropism.tissue.agents import LIVE
 from tropism.tissue.solver import TissueSolver, set_threads
 

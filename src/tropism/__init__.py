@@ -9,7 +9,9 @@ Model and its records (Domain, Clocks, Substrate, CellType, Rule, ...)
 TissueSolver
     The agent-based tissue solver.
 run_model, RunSummary
-    A full run with PhysiCell-compatible output.
+    A full run with PhysiCell-compatible output (and, with a body attached, the exchanges).
+Simulation, BodyLink
+    The coupler: the tissue and the body on one clock through typed ports.
 body
     The whole-body compartment model (``tropism.body.simulate``).
 parity
@@ -34,8 +36,10 @@ _LAZY = {
     "load_model": (".model.physicell", "load_model"),
     "model_to_xml_string": (".model.physicell", "model_to_xml_string"),
     "write_model": (".model.physicell", "write_model"),
-    "RunSummary": (".simulation", "RunSummary"),
-    "run_model": (".simulation", "run_model"),
+    "RunSummary": (".run", "RunSummary"),
+    "run_model": (".run", "run_model"),
+    "Simulation": (".simulation", "Simulation"),
+    "BodyLink": (".model.coupling", "BodyLink"),
     "TissueSolver": (".tissue.solver", "TissueSolver"),
     "set_threads": (".tissue.solver", "set_threads"),
     **{name: (".model", name) for name in ("CellType", "Clocks", "Cycle", "DeathModel", "Domain", "InitialCells",
@@ -62,7 +66,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "body", "CellType", "Clocks", "Cycle", "DeathModel", "Domain", "InitialCells", "Model", "Motility", "Rule",
-    "RunOptions", "RunSummary", "SaveOptions", "SecretionParameters", "Substrate", "TissueSolver",
+    "BodyLink", "RunOptions", "RunSummary", "SaveOptions", "Simulation", "SecretionParameters", "Substrate", "TissueSolver",
     "TropismInputError", "UnsupportedElementWarning", "Volume", "__version__", "load_model",
     "model_to_xml_string", "parity", "run_model", "set_threads", "write_model",
 ]

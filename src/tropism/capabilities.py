@@ -12,10 +12,7 @@ is reported with its line at load time.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Callable
-
-if TYPE_CHECKING:
-    from .model.rules import Rule
+from typing import Callable
 
 _RULE_CHECKS: list[str] = []
 
@@ -28,13 +25,13 @@ def register_rule_check(target: str) -> None:
         _RULE_CHECKS.append(target)
 
 
-def _check(target: str) -> Callable[["Rule"], list[str]]:
+def _check(target: str) -> Callable[[object], list[str]]:
     module, name = target.split(":")
     return getattr(importlib.import_module(module), name)
 
 
-def not_simulated_in_rule(rule: "Rule") -> list[str]:
-    """What some registered solver does not simulate in this resolved rule (by name)."""
+def not_simulated_in_rule(rule) -> list[str]:
+    """What some registered solver does not simulate in this resolved rule (a ``tropism.model.Rule``)."""
     items: list[str] = []
     for target in _RULE_CHECKS:
         items += [item for item in _check(target)(rule) if item not in items]

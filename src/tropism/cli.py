@@ -49,7 +49,7 @@ def run(
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this output folder from its last full save (checkpoint.npz)."),
 ) -> None:
     """Run a PhysiCell model and write PhysiCell-compatible output."""
-    from .simulation import run_model
+    from .run import run_model
     if resume is not None:
         from .io.checkpoint import read_checkpoint
         _, info = read_checkpoint(resume)
@@ -138,7 +138,7 @@ def body(
 ) -> None:
     """Whole-body distribution of MSCs, exosomes or a drug: where the dose goes, by route."""
     from .body import load_scenario, simulate
-    from .body.report import figure, summary_lines
+    from .body.report import summary_lines
     sc = load_scenario(scenario_path)
     try:
         result = simulate(sc)
@@ -150,7 +150,8 @@ def body(
     for line in summary_lines(sc, result):
         out.print(line, markup=False, highlight=False)
     if fig is not None:
-        out.print(f"figure -> {figure(result, fig)}", markup=False, highlight=False)
+        from .io.figures import body_figure  # Matplotlib only when a figure is asked for
+        out.print(f"figure -> {body_figure(result, fig)}", markup=False, highlight=False)
     if check_targets:
         from .body.targets import check_targets as _check
         rows = _check()

@@ -1,94 +1,107 @@
-"""A run: the tissue solver on its clocks, with full saves, population counts and figures."""
+"""The coupler: one clock for the tissue (and, when attached, the body), snapshots to recorders.
+
+A :class:`Simulation` steps a :class:`~tropism.tissue.solver.TissueSolver` to the model's
+``max_time``. With a body scenario and a :class:`~tropism.model.coupling.BodyLink` attached,
+every ``exchange_min`` it passes values through typed ports:
+
+- body → tissue (:class:`BodyToTissue`): the arrival rate of the product's viable cells in
+  the tumour, times the tissue's share of the tumour (cells/min), and plasma levels of linked
+  substrates (the vessels' boundary values);
+- tissue → body (:class:`TissueToBody`): the cells that arrived (debited from the body) and
+  left through vessels (credited to it) in the interval, substrates released into blood,
+  the tumour's volume and its chemokine and inflammation levels.
+
+The tissue runs an interval with the rates read from the body at its start; then the body is
+advanced over the same interval with the tissue's flows of that interval as constant sources
+(exact: matrix exponentials), so every cell the body sends is one the tissue received.
+
+At each full save the run hands a :class:`Snapshot` to its recorders (``tropism.io.recorders``):
+this module writes no files and draws no figures. A model with no body attached runs exactly
+as the tissue solver alone.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
 import time as _time
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
-from .errors import TropismInputError, UnsupportedElementWarning
-from .io.checkpoint import read_checkpoint, settings_hash, write_checkpoint
-from .io.physicell_output import write_full_save
-from .io.populations import PopulationLog
+from .errors import TropismInputError
 from .model import Model
-from .tissue.agents import APOPTOTIC, LIVE
-from .tissue.solver import TissueSolver, set_threads
+from .model.coupling import BodyLink
+from .tissue.solver import TissueSolver
+
+#: The ports: name, direction, unit.
+PORTS: tuple[tuple[str, str, str], ...] = (
+    ("arrival_rate", "body → tissue", "cells/min (the tissue's share)"),
+    ("plasma", "body → tissue", "substrate unit"),
+    ("arrived", "tissue → body", "cells per interval, debited from the body"),
+    ("departed", "tissue → body", "cells per interval, credited to the body"),
+    ("released", "tissue → body", "substrate amount/min into blood"),
+    ("tumour_volume", "tissue → body", "mm³"),
+    ("chemokine", "tissue → body", "relative level"),
+    ("inflammation", "tissue → body", "relative level"),
+)
+
+
+@dataclass(frozen=True)
+class BodyToTissue:
+    """What the body tells the tissue at the start of an exchange interval."""
+
+    time: float
+    arrival_rate_per_min: float
+    plasma: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TissueToBody:
+    """What the tissue tells the body at the end of an exchange interval (``t0`` to ``time``)."""
+
+    t0: float
+    time: float
+    arrived: int
+    departed: int
+    released_per_min: dict[str, float] = field(default_factory=dict)
+    tumour_volume_mm3: float | None = None
+    chemokine: float | None = None
+    inflammation: float | None = None
 
 
 @dataclass
-class RunSummary:
-    """What a finished (or interrupted) run did."""
+class Snapshot:
+    """The run's state handed to recorders; arrays are the solver's own (read, do not keep)."""
 
-    out_dir: Path
-    time: float
+    index: int
+    name: str | None  #: "initial", "final", or None for a regular save
+    loop_step: int
     saves: int
-    agents: int
-    agent_steps: int
+    solver: TissueSolver
+    body: object | None
     wall_s: float
-    interrupted: bool = False
-    unsupported: list[str] = field(default_factory=list)
 
 
-def cells_for_output(solver: TissueSolver) -> dict[str, np.ndarray]:
-    """The solver's agents as PhysiCell's simplified-data labels (one array per label)."""
-    a = solver.agents
-    n = a.n
-    st = a.death_state[:n]
-    dead = (st != LIVE).astype(float)
-    death_model = np.where(st == LIVE, 0, np.where(st == APOPTOTIC, 100, 101))
-    nuclear = a.nuclear_solid[:n] + a.nuclear_fluid[:n]
-    cyto = a.cyto_solid[:n] + a.cyto_fluid[:n]
-    vol = a.volume[:n]
-    tb = solver.tables
-    types = a.type[:n]
-    exit_rate = a.cycle_rate[np.arange(n), a.phase[:n]] if n else np.zeros(0)
-    speed = a.speed[:n, 0]
-    return {
-        "ID": a.id[:n].astype(float),
-        "position": a.position[:n].copy(),
-        "total_volume": vol.copy(),
-        "cell_type": types.astype(float),
-        "cycle_model": np.where(st == LIVE, tb.cycle_code[types], death_model).astype(float),
-        "current_phase": solver.phase_code().astype(float),
-        "elapsed_time_in_phase": np.where(st == LIVE, a.phase_elapsed[:n], a.death_elapsed[:n]),
-        "nuclear_volume": nuclear,
-        "cytoplasmic_volume": cyto,
-        "fluid_fraction": (a.nuclear_fluid[:n] + a.cyto_fluid[:n]) / np.maximum(vol, 1e-12),
-        "calcified_fraction": a.calcified_fraction[:n].copy(),
-        "orientation": np.tile([0.0, 0.0, 1.0], (n, 1)),
-        "polarity": np.zeros(n),
-        "velocity": a.velocity[:n].copy(),
-        "pressure": a.pressure[:n].copy(),
-        "number_of_nuclei": np.ones(n),
-        "total_attack_time": a.total_attack_time[:n].copy(),
-        "contact_with_basement_membrane": a.bm_contact[:n].copy(),
-        "current_cycle_phase_exit_rate": exit_rate,
-        "dead": dead,
-        "current_death_model": np.where(st == LIVE, 0, np.where(st == APOPTOTIC, 0, 1)).astype(float),
-        "radius": a.radius[:n].copy(),
-        "damage": a.damage[:n].copy(),
-        "migration_speed": speed.copy(),
-        "motility_vector": a.motility_vector[:n].copy(),
-        "migration_bias": a.bias[:n, 0].copy(),
-        "persistence_time": a.persistence[:n, 0].copy(),
-        "chemotaxis_index": np.zeros(n),
-    }
+class Recorder(Protocol):
+    """What the run calls; a recorder implements the methods it needs, the run skips the rest."""
+
+    def save(self, snap: Snapshot) -> None: ...
+
+    def exchange(self, to_tissue: BodyToTissue, to_body: TissueToBody, body) -> None: ...
+
+    def finish(self, snap: Snapshot) -> None: ...
 
 
-class _StopFlag:
+class StopFlag:
     """Turns the first Ctrl-C into a request to stop after the current step and save."""
 
     def __init__(self) -> None:
         self.requested = False
         self._previous = None
 
-    def __enter__(self) -> "_StopFlag":
+    def __enter__(self) -> "StopFlag":
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
@@ -103,148 +116,266 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _keep_populations_until(path: Path, t: float) -> None:
-    """Drop population rows written after time ``t`` (by a run killed after its checkpoint)."""
-    if not path.is_file():
-        return
-    lines = path.read_text().splitlines()
-    keep = lines[:1] + [ln for ln in lines[1:] if ln.strip() and _row_time(ln) <= t + 1e-9]
-    from .io.physicell_output import atomic_write_bytes
-    atomic_write_bytes(path, ("\n".join(keep) + "\n").encode())
+class _Coupler:
+    """The body, its ports to the tissue, and the counters that make them conserve cells."""
+
+    def __init__(self, solver: TissueSolver, scenario, link: BodyLink) -> None:
+        from . import body  # only coupled runs pay for SciPy
+        m = solver.model
+        self.solver, self.link = solver, link
+        types, subs = m.cell_type_names, m.substrate_names
+        arrivals = [k for k, a in enumerate(m.arrivals) if a.cell_type == link.product_type]
+        if link.product_type not in types or not arrivals:
+            raise TropismInputError("the body's product needs an arrival in the tissue model", field="link.product_type",
+                                    value=link.product_type,
+                                    allowed=", ".join(a.cell_type for a in m.arrivals) or "a model with arrivals")
+        self.arrival = arrivals[0]
+        self.product = types.index(link.product_type)
+        for name in link.tumour_types:
+            if name not in types:
+                raise TropismInputError("unknown tumour cell type", field="link.tumour_types", value=name,
+                                        allowed=", ".join(types))
+        for what in ("chemokine", "inflammation"):
+            name = getattr(link, what)
+            if name and name not in subs:
+                raise TropismInputError(f"unknown {what} substrate", field=f"link.{what}", value=name,
+                                        allowed=", ".join(subs))
+        for what in ("plasma", "release"):
+            for ml in getattr(link, what):
+                if ml.substrate not in subs:
+                    raise TropismInputError(f"unknown {what} substrate", field=f"link.{what}", value=ml.substrate,
+                                            allowed=", ".join(subs))
+        self.state = body.start(scenario)
+        states = set(self.state.systems[0].states)
+        keys = [("arrival_state", link.arrival_state), ("departure_state", link.departure_state)]
+        keys += [(f"{w}.state", ml.state) for w in ("plasma", "release") for ml in getattr(link, w)]
+        for where, key in keys:
+            if tuple(key) not in states:
+                raise TropismInputError("no such body state in this scenario", field=f"link.{where}", value=key,
+                                        allowed=", ".join(f"{c}:{k}" for c, k in self.state.systems[0].states))
+        tumour = scenario.tumour
+        if tumour is None:
+            raise TropismInputError("a coupled run needs a body scenario with a tumour", field="tumour", value=None,
+                                    allowed="a [tumour] table")
+        self.tumour_mm3 = float(tumour.volume_mm3)
+        d = m.domain
+        domain_mm3 = (d.x_max - d.x_min) * (d.y_max - d.y_min) * (d.z_max - d.z_min) * 1e-9
+        self.share = link.share if link.share is not None else min(1.0, domain_mm3 / self.tumour_mm3)
+        c = m.clocks
+        interval = link.exchange_min if link.exchange_min is not None else c.dt_phenotype
+        self.every = max(1, int(round(interval / c.dt_mechanics)))
+        self._tumour_rows = [types.index(t) for t in link.tumour_types]
+        self.tumour_volume0 = self._tumour_cell_volume()
+        self.arrived_base = int(solver.arrived[self.product])
+        self.departed_base = int(solver.departed[self.product])
+        self.t0 = solver.time
+        self.last_in: BodyToTissue | None = None
+        self.sent = 0  #: cells debited from the body so far (equals the tissue's arrivals)
+        self.received = 0  #: cells credited to the body so far (the tissue's departures)
+
+    def _tumour_cell_volume(self) -> float:
+        if not self._tumour_rows:
+            return 0.0
+        a = self.solver.agents
+        n = a.n
+        mask = np.isin(a.type[:n], self._tumour_rows)
+        return float(a.volume[:n][mask].sum())
+
+    def to_tissue(self) -> BodyToTissue:
+        """Set the tissue's inputs from the body now."""
+        s, link = self.solver, self.link
+        rate = max(0.0, self.share * self.state.inflow_per_min(*link.arrival_state))
+        s.set_arrival_rate(self.arrival, rate)
+        amounts = self.state.amounts() if link.plasma else {}
+        plasma = {}
+        for ml in link.plasma:
+            level = max(0.0, ml.scale * amounts.get(tuple(ml.state), 0.0))
+            s.set_plasma(s.model.substrate_names.index(ml.substrate), level)
+            plasma[ml.substrate] = level
+        self.last_in = BodyToTissue(s.time, rate, plasma)
+        return self.last_in
+
+    def to_body(self) -> TissueToBody:
+        """Measure the tissue over the interval just run and advance the body over it."""
+        from .body import BodyInputs, advance
+        s, link = self.solver, self.link
+        t0, t1 = self.t0, s.time
+        arrived = int(s.arrived[self.product]) - self.arrived_base
+        departed = int(s.departed[self.product]) - self.departed_base
+        self.arrived_base += arrived
+        self.departed_base += departed
+        release = s.vessel_release() if link.release else None
+        names = s.model.substrate_names
+        released = {ml.substrate: float(release[names.index(ml.substrate)]) for ml in link.release}
+        volume = None
+        if self._tumour_rows and self.tumour_volume0 > 0.0:
+            volume = self.tumour_mm3 * self._tumour_cell_volume() / self.tumour_volume0
+        levels = {}
+        for what in ("chemokine", "inflammation"):
+            name = getattr(link, what)
+            levels[what] = link.level_scale * float(s.flat_fields[names.index(name)].mean()) if name else None
+        out = TissueToBody(t0, t1, arrived, departed, released, volume, levels["chemokine"], levels["inflammation"])
+        h = t1 - t0
+        if h > 0.0:
+            sources: dict = {}
+
+            def add(key, rate):
+                sources[tuple(key)] = sources.get(tuple(key), 0.0) + rate
+
+            # the interval's flows as constant sources: their integral is exactly the count
+            if arrived:
+                add(link.arrival_state, -arrived / h)
+            if departed:
+                add(link.departure_state, departed / h)
+            for ml in link.release:
+                if released[ml.substrate] > 0.0:
+                    add(ml.state, ml.scale * released[ml.substrate])
+            inputs = BodyInputs(tumour_volume_mm3=volume, chemokine=levels["chemokine"],
+                                inflammation=levels["inflammation"], sources_per_min=sources)
+            self.state = advance(self.state, t0, t1, inputs)
+            self.sent += arrived
+            self.received += departed
+        self.t0 = t1
+        return out
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        st = self.state
+        out = {f"body.x{k}": np.asarray(x) for k, x in enumerate(st.x)}
+        out.update({"body.t": np.float64(st.t), "body.doses_given": np.int64(st.doses_given),
+                    "body.counters": np.array([self.arrived_base, self.departed_base, self.sent, self.received],
+                                              dtype=np.int64),
+                    "body.t0": np.float64(self.t0)})
+        return out
+
+    def load_state(self, state: dict) -> None:
+        from .body.step import BodyState
+        st = self.state
+        xs = [np.array(state[f"body.x{k}"]) for k in range(len(st.x))]
+        self.state = BodyState(st.scenario, float(state["body.t"]), xs, st.systems, st.params,
+                               int(state["body.doses_given"]))
+        self.arrived_base, self.departed_base, self.sent, self.received = (int(v) for v in state["body.counters"])
+        self.t0 = float(state["body.t0"])
 
 
-def _row_time(line: str) -> float:
-    try:
-        return float(line.split(",", 1)[0])
-    except ValueError:
-        return float("inf")  # a partial line left by a crash
-
-
-def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | None = None,
-              threads: int | None = None, png: bool = True,
-              progress: Callable[[float, int, float], None] | None = None,
-              settings_xml_text: str | None = None, resume: bool = False) -> RunSummary:
-    """Run a model to its ``max_time``, writing PhysiCell-compatible output.
+class Simulation:
+    """A run of a model on one clock: the tissue, and the body when one is attached.
 
     Parameters
     ----------
     model : Model
-        The model to run.
-    out_dir : path, optional
-        Output folder (default: the model's ``save.folder`` beside the model file).
+        The tissue model.
     seed : int, optional
         Overrides the model's random seed.
-    threads : int, optional
-        Kernel threads; results are identical for any count.
-    png : bool
-        Also write a PNG snapshot per full save, and at the end ``populations.png`` and
-        ``cells_over_time.png``.
-    progress : callable, optional
-        Called about ten times a second of wall time (and after the last step) as
-        ``progress(time_min, agents, agent_steps_per_s)``.
-    settings_xml_text : str, optional
-        The settings XML copied into the output folder (default: the model written back).
-    resume : bool
-        Continue the run whose checkpoint is in ``out_dir`` (written at each full save)
-        instead of starting anew. The model must be the one the run started with; the
-        output then equals that of a run never interrupted.
-
-    Returns
-    -------
-    RunSummary
+    body : tropism.body.Scenario, optional
+        A body scenario to couple (needs ``link``).
+    link : BodyLink, optional
+        The ports between the body and the tissue.
     """
-    set_threads(threads)
-    out = Path(out_dir) if out_dir is not None else Path(model.base_dir) / model.save.folder
-    out.mkdir(parents=True, exist_ok=True)
-    if settings_xml_text is None:
-        from .model.physicell import model_to_xml_string
-        settings_xml_text = model_to_xml_string(model)
-    sha = settings_hash(settings_xml_text)
-    if resume:
-        state, info = read_checkpoint(out)
-        if info["settings_sha"] != sha:
-            raise TropismInputError("the model differs from the one the run started with", file=model.source or None,
-                                    field="resume", value=info["model_path"],
-                                    allowed="the same settings, cells and rules files, unchanged")
-        solver = TissueSolver(model, seed=int(state["seed"]))
-        solver.load_state(state)
-        k_start, saves_start = info["loop_step"], info["saves"]
-        _keep_populations_until(out / "populations.csv", solver.time)
-    else:
-        solver = TissueSolver(model, seed=seed)
-        k_start, saves_start = 0, 0
-    unsupported = list(dict.fromkeys(list(model.unsupported) + solver.unsupported_rules))
-    # the loader already warned about model.unsupported; say only what the solver adds
-    extra = [u for u in dict.fromkeys(solver.unsupported_rules) if u not in model.unsupported]
-    if extra:
-        warnings.warn("not simulated: " + "; ".join(extra), UnsupportedElementWarning, stacklevel=2)
-    names = model.cell_type_names
-    log = PopulationLog(out, names, overwrite=not resume)
-    mesh = solver.mesh
-    centers = mesh.centers()
-    d = model.domain
-    interval = model.save.full_data_interval
-    save_enabled = model.save.full_data_enabled
-    n_steps = int(round(model.clocks.max_time / model.clocks.dt_mechanics))
-    saves = saves_start
-    agent_steps = 0
-    t0 = _time.perf_counter()
 
-    def save(index: int, name: str | None = None) -> None:
-        a = solver.agents
-        n = a.n
-        write_full_save(out, index, solver.time, mesh_centers=centers, mesh_shape=mesh.shape,
-                        dx_dy_dz=(d.dx, d.dy, d.dz), fields=solver.flat_fields,
-                        substrate_names=model.substrate_names,
-                        substrate_units=[s.units for s in model.substrates], cells=cells_for_output(solver),
-                        cell_type_names=names, settings_xml_text=settings_xml_text, name=name,
-                        use_2d=d.use_2d, runtime_s=_time.perf_counter() - t0,
-                        diffusion_coefficients=[s.diffusion_coefficient for s in model.substrates],
-                        decay_rates=[s.decay_rate for s in model.substrates])
-        if name is None or not save_enabled:
-            st = a.death_state[:n]
-            log.record(solver.time, a.type[:n], st != LIVE,
-                       np.where(st == LIVE, 0, np.where(st == APOPTOTIC, 1, 2)))
-            if png and name is None:
-                from .io.figures import snapshot_png  # Matplotlib only for runs that draw
-                field = solver.fields[0, 0] if solver.n_substrates else None
-                snapshot_png(out / f"snapshot{index:08d}.png", a.position[:n], a.radius[:n], a.type[:n],
-                             st != LIVE, names, (d.x_min, d.x_max, d.y_min, d.y_max), solver.time,
-                             field=field, field_extent=(d.x_min, d.x_max, d.y_min, d.y_max),
-                             field_name=model.substrate_names[0] if solver.n_substrates else None)
+    def __init__(self, model: Model, *, seed: int | None = None, body=None, link: BodyLink | None = None) -> None:
+        if (body is None) != (link is None):
+            raise TropismInputError("a body scenario and its link come together", field="body, link",
+                                    value=(body is not None, link is not None), allowed="both or neither")
+        self.model = model
+        self.solver = TissueSolver(model, seed=seed)
+        self.coupler = _Coupler(self.solver, body, link) if body is not None else None
+        self.exchanges: list[tuple[BodyToTissue, TissueToBody]] = []
 
-    interrupted = False
-    last_progress = -1.0
-    with _StopFlag() as stop:
-        if not resume:
-            save(0, "initial")
-        step_every = max(1, int(round(interval / model.clocks.dt_mechanics)))
-        for k in range(k_start, n_steps + 1):
-            if save_enabled and k % step_every == 0 and not (resume and k == k_start):
-                save(saves)
-                saves += 1
-                # after the save it belongs to: a resumed run starts from this step
-                write_checkpoint(out, solver.state_dict(), loop_step=k, saves=saves,
-                                 model_path=str(model.source), settings_sha=sha, max_time=model.clocks.max_time)
-            if k == n_steps or stop.requested:
-                interrupted = stop.requested and k < n_steps
-                break
-            agent_steps += solver.agents.n
-            solver.step()
-            if progress is not None:
-                now = _time.perf_counter()
-                # a progress bar redraw costs more than a small tissue's step: ~10 per second
-                if now - last_progress >= 0.1 or k + 1 == n_steps:
-                    last_progress = now
-                    progress(solver.time, solver.agents.n, agent_steps / max(now - t0, 1e-9))
-        if save_enabled and (interrupted or n_steps % step_every):
-            save(saves)
-            saves += 1
-        save(saves, "final")
-    if png:
-        from .io.figures import cells_over_time_figure, population_figure
-        population_figure(out / "populations.csv", out / "populations.png")
-        cells_over_time_figure(out, out / "cells_over_time.png")
-    return RunSummary(out_dir=out, time=solver.time, saves=saves, agents=solver.agents.n,
-                      agent_steps=agent_steps, wall_s=_time.perf_counter() - t0,
-                      interrupted=interrupted, unsupported=unsupported)
+    @property
+    def body(self):
+        """The body state (``tropism.body.BodyState``), or None without a body."""
+        return None if self.coupler is None else self.coupler.state
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The tissue's state and, when coupled, the body's and the ports' counters."""
+        out = self.solver.state_dict()
+        if self.coupler is not None:
+            out.update(self.coupler.state_dict())
+        return out
+
+    def load_state(self, state: dict) -> None:
+        """Restore a :meth:`state_dict`."""
+        self.solver.load_state(state)
+        if self.coupler is not None:
+            if "body.t" not in state:
+                raise TropismInputError("the checkpoint holds no body state", field="body", value=None,
+                                        allowed="a checkpoint of a coupled run")
+            self.coupler.load_state(state)
+
+    def run(self, recorders: list | tuple = (), *, progress: Callable[[float, int, float], None] | None = None,
+            loop_step: int = 0, saves: int = 0, resumed: bool = False) -> "RunResult":
+        """Step to ``max_time``, handing snapshots to ``recorders`` at every full save.
+
+        ``loop_step``/``saves``/``resumed`` continue a run restored with :meth:`load_state`.
+        The first Ctrl-C stops after the current step, with a last save.
+        """
+        model, solver, cp = self.model, self.solver, self.coupler
+        clocks = model.clocks
+        n_steps = int(round(clocks.max_time / clocks.dt_mechanics))
+        save_every = max(1, int(round(model.save.full_data_interval / clocks.dt_mechanics)))
+        save_enabled = model.save.full_data_enabled
+        t0 = _time.perf_counter()
+        agent_steps = 0
+        count = saves
+
+        def hand(name, k):
+            snap = Snapshot(count, name, k, count, solver, self.body, _time.perf_counter() - t0)
+            _call(recorders, "save", snap)
+            return snap
+
+        interrupted = False
+        last_progress = -1.0
+        with StopFlag() as stop:
+            if not resumed:
+                hand("initial", loop_step)
+            for k in range(loop_step, n_steps + 1):
+                if save_enabled and k % save_every == 0 and not (resumed and k == loop_step):
+                    hand(None, k)
+                    count += 1
+                    # the checkpoint belongs after the save: a resumed run starts from this step
+                    snap = Snapshot(count, "checkpoint", k, count, solver, self.body, _time.perf_counter() - t0)
+                    if any(hasattr(r, "checkpoint") for r in recorders):
+                        _call(recorders, "checkpoint", snap, self.state_dict())
+                if k == n_steps or stop.requested:
+                    interrupted = stop.requested and k < n_steps
+                    break
+                if cp is not None and k % cp.every == 0:
+                    cp.to_tissue()
+                agent_steps += solver.agents.n
+                solver.step()
+                if cp is not None and ((k + 1) % cp.every == 0 or k + 1 == n_steps):
+                    out = cp.to_body()
+                    self.exchanges.append((cp.last_in, out))
+                    _call(recorders, "exchange", cp.last_in, out, cp.state)
+                if progress is not None:
+                    now = _time.perf_counter()
+                    # a progress bar redraw costs more than a small tissue's step: ~10 per second
+                    if now - last_progress >= 0.1 or k + 1 == n_steps:
+                        last_progress = now
+                        progress(solver.time, solver.agents.n, agent_steps / max(now - t0, 1e-9))
+            if save_enabled and (interrupted or n_steps % save_every):
+                hand(None, n_steps)
+                count += 1
+            final = hand("final", n_steps)
+        _call(recorders, "finish", final)
+        return RunResult(time=solver.time, saves=count, agents=solver.agents.n, agent_steps=agent_steps,
+                         wall_s=_time.perf_counter() - t0, interrupted=interrupted)
+
+
+def _call(recorders, method: str, *args) -> None:
+    for r in recorders:
+        fn = getattr(r, method, None)
+        if fn is not None:
+            fn(*args)
+
+
+@dataclass
+class RunResult:
+    """What :meth:`Simulation.run` did."""
+
+    time: float
+    saves: int
+    agents: int
+    agent_steps: int
+    wall_s: float
+    interrupted: bool = False

@@ -1,8 +1,6 @@
-"""Text summary and figure of a body simulation."""
+"""Text summary of a body simulation (its figure is drawn at the edge: ``tropism.io.figures.body_figure``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
@@ -33,26 +31,3 @@ def summary_lines(sc: Scenario, r: BodyResult) -> list[str]:
         lines.append(f"plasma Cmax {c.max():.4g} mg/mL at {r.times_h[int(np.argmax(c))]:g} h")
     lines.append(f"mass balance error {r.mass_balance_error():.2e} (relative)")
     return lines
-
-
-def figure(r: BodyResult, path: str | Path, title: str = "") -> Path:
-    """Write % injected dose (label) per compartment over time to a PNG (atomically)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    from ..io.figures import save_png
-    pid = r.percent_injected_dose("label")
-    fig = Figure(figsize=(7, 4.2))
-    ax = fig.add_subplot()
-    # tab20: enough distinct colours that no two compartments share one
-    ax.set_prop_cycle(color=matplotlib.colormaps["tab20"].colors)
-    keep = [j for j in range(len(r.compartments)) if pid[:, j].max() >= 0.1]
-    for j in keep:
-        ax.plot(r.times_h, pid[:, j], label=r.compartments[j])
-    ax.plot(r.times_h, 100 * r.cleared / r.total_dose, "k--", lw=1, label="cleared")
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel("% injected dose")
-    ax.set_title(title or f"{r.product}: % injected dose per compartment")
-    ax.legend(fontsize=7, ncol=2, frameon=False)
-    fig.tight_layout()
-    return save_png(fig, path, dpi=110)

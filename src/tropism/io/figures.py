@@ -297,3 +297,23 @@ def cells_over_time_figure(
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 6), fontsize="small")
     fig.suptitle("Cells over time")
     return save_png(fig, path, dpi)
+
+
+def body_figure(r, path: str | os.PathLike, title: str = "") -> Path:
+    """Write a body result's % injected dose (label) per compartment over time to a PNG (atomically)."""
+    import matplotlib
+    pid = r.percent_injected_dose("label")
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.add_subplot()
+    # tab20: enough distinct colours that no two compartments share one
+    ax.set_prop_cycle(color=matplotlib.colormaps["tab20"].colors)
+    keep = [j for j in range(len(r.compartments)) if pid[:, j].max() >= 0.1]
+    for j in keep:
+        ax.plot(r.times_h, pid[:, j], label=r.compartments[j])
+    ax.plot(r.times_h, 100 * r.cleared / r.total_dose, "k--", lw=1, label="cleared")
+    ax.set_xlabel("time (h)")
+    ax.set_ylabel("% injected dose")
+    ax.set_title(title or f"{r.product}: % injected dose per compartment")
+    ax.legend(fontsize=7, ncol=2, frameon=False)
+    fig.tight_layout()
+    return save_png(fig, path, dpi=110)

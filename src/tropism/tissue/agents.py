@@ -97,9 +97,12 @@ class Agents:
         self._bind()
 
     def append(self, count: int) -> slice:
-        """Add ``count`` agents with fresh ids; returns their row slice (state left zero)."""
+        """Add ``count`` agents with fresh ids; returns their row slice (state zero, no attack target)."""
         self.reserve(self.n + count)
         rows = slice(self.n, self.n + count)
+        # rows past n may hold a removed agent's values (compact leaves them): start clean
+        for arr in self.arrays.values():
+            arr[rows] = 0
         self.arrays["id"][rows] = np.arange(self.next_id, self.next_id + count)
         self.arrays["attack_target"][rows] = -1
         self.next_id += count

@@ -359,6 +359,7 @@ class TissueSolver:
         if self.plasma[substrate] != value:
             self.plasma[substrate] = float(value)
             self._vessel_maps = None
+            self.refresh_sources()
 
     def set_vessel_density(self, density: np.ndarray) -> None:
         """Set the vessel surface density of every voxel (1/µm), e.g. a drawn vessel bed."""

@@ -1,0 +1,75 @@
+"""How a whole-body scenario is attached to a tissue model: which ports carry what.
+
+The coupler (``tropism.simulation``) exchanges between the two on one clock. Body → tissue:
+the rate at which viable cells of the product arrive in the tumour (cells/min; the tissue's
+share of it), and the plasma level of molecules (the vessels' boundary values). Tissue →
+body: cells leaving through vessels, substrates released into blood, the tumour's volume and
+its chemokine and inflammation levels.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from ._base import Record
+
+#: (compartment, kind) of a body state, e.g. ("tumour", "tissue").
+BodyStateKey = tuple[str, str]
+
+
+class MoleculeLink(Record):
+    """One substrate linked to one body state; ``scale`` converts body amount into tissue units.
+
+    For ``plasma``: the substrate's plasma level is scale × amount in ``state``. For
+    ``release``: the body state gains scale × the amount of substrate leaving the tissue.
+    """
+
+    substrate: str
+    state: BodyStateKey
+    scale: float = Field(1.0, gt=0.0)
+
+
+class BodyLink(Record):
+    """The ports between a body scenario and a tissue model.
+
+    Parameters
+    ----------
+    product_type : str
+        The tissue cell type the body's product becomes in the tumour; the model needs an
+        arrival of this type (its rate is set by the body).
+    arrival_state : (str, str)
+        The body state whose inflow is cells arriving in the tumour.
+    departure_state : (str, str)
+        The body state that receives cells leaving the tissue through vessels.
+    share : float, optional
+        The share of the body's tumour the tissue domain holds; default the domain's volume
+        over the tumour's volume (at most 1).
+    exchange_min : float, optional
+        Minutes between exchanges (a multiple of dt_mechanics); default dt_phenotype.
+    tumour_types : list of str
+        Tissue cell types whose volume is the tumour's; the body's tumour volume follows
+        their total volume relative to t = 0. Empty: the body keeps its own volume.
+    chemokine, inflammation : str
+        A tissue substrate whose domain mean, times ``level_scale``, sets the body's level.
+    plasma, release : list of MoleculeLink
+        Body → tissue plasma levels and tissue → body releases through vessels.
+    """
+
+    product_type: str
+    arrival_state: BodyStateKey = ("tumour", "tissue")
+    departure_state: BodyStateKey = ("venous_blood", "viable")
+    share: float | None = Field(None, gt=0.0, le=1.0)
+    exchange_min: float | None = Field(None, gt=0.0)
+    tumour_types: list[str] = Field(default_factory=list)
+    chemokine: str = ""
+    inflammation: str = ""
+    level_scale: float = Field(1.0, gt=0.0)
+    plasma: list[MoleculeLink] = Field(default_factory=list)
+    release: list[MoleculeLink] = Field(default_factory=list)
+
+    @field_validator("arrival_state", "departure_state")
+    @classmethod
+    def _two_names(cls, v):
+        if len(v) != 2 or not all(isinstance(x, str) and x for x in v):
+            raise ValueError("a body state is (compartment, kind), e.g. ('tumour', 'tissue')")
+        return tuple(v)
