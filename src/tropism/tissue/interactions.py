@@ -16,11 +16,7 @@ FUSED = 2
 
 
 @nb.njit(cache=True)
-def interact(n, seed, step, dt, ids, ctype, death_state, pos, radius, volume, rel_max_adh, nbr, nbr_count,
-             attack, immunogenicity, attack_damage_rate, attack_duration, attack_target,
-             damage, total_attack_time, damage_delivered,
-             phag_apoptotic, phag_necrotic, phag_other_dead, phag_live, fusion,
-             removed, absorbed_by):
+def interact(n, keys, cells, nbrs, rates, state, out):
     """One mechanics step of contact interactions, as PhysiCell 1.14's standard model.
 
     Each live agent scans its neighbours (centres closer than rel_i·r_i + rel_j·r_j) in the
@@ -31,7 +27,42 @@ def interact(n, seed, step, dt, ids, ctype, death_state, pos, radius, volume, re
     Then an ongoing attack adds attack_damage_rate·dt to the target's damage and dt to its
     total attack time, and ends with probability dt/attack_duration or when the target died.
     ``removed`` gets EATEN or FUSED and ``absorbed_by`` the eater for removed agents.
+
+    Arguments come grouped: ``keys`` (seed, step, dt); ``cells`` (ids, type, death state,
+    position, radius, volume, relative adhesion reach); ``nbrs`` (neighbour list, counts);
+    ``rates`` (attack, immunogenicity, attack damage rate, attack duration, apoptotic /
+    necrotic / other-dead phagocytosis, live phagocytosis, fusion); ``state`` (attack target,
+    damage, total attack time, damage delivered); ``out`` (removed, absorbed_by).
     """
+    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
+    # parallel function (tests/test_numba_tuples.py)
+    seed = keys[0]
+    step = keys[1]
+    dt = keys[2]
+    ids = cells[0]
+    ctype = cells[1]
+    death_state = cells[2]
+    pos = cells[3]
+    radius = cells[4]
+    volume = cells[5]
+    rel_max_adh = cells[6]
+    nbr = nbrs[0]
+    nbr_count = nbrs[1]
+    attack = rates[0]
+    immunogenicity = rates[1]
+    attack_damage_rate = rates[2]
+    attack_duration = rates[3]
+    phag_apoptotic = rates[4]
+    phag_necrotic = rates[5]
+    phag_other_dead = rates[6]
+    phag_live = rates[7]
+    fusion = rates[8]
+    attack_target = state[0]
+    damage = state[1]
+    total_attack_time = state[2]
+    damage_delivered = state[3]
+    removed = out[0]
+    absorbed_by = out[1]
     n_types = attack.shape[1]
     for i in range(n):
         if death_state[i] != LIVE or removed[i] != 0:

@@ -45,7 +45,13 @@ def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
     adhesion, relative reach, type; ``near_affinity``: affinity rows), so that neighbours sit
     next to each other in memory whatever order the agents are stored in.
     """
-    start, order, lo, size, dims = grid
+    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
+    # parallel function (tests/test_numba_tuples.py)
+    start = grid[0]
+    order = grid[1]
+    lo = grid[2]
+    size = grid[3]
+    dims = grid[4]
     width = nbr.shape[1]
     for q in nb.prange(n):
         j = order[q]
@@ -166,16 +172,42 @@ def wall_velocities(n, pos, radius, lo, hi, use_2d, velocity):
 
 
 @nb.njit(parallel=True, cache=True)
-def motility(n, seed, step, dt, ids, ctype, death_state, motile, motility_2d, speed, persistence, bias,
-             chemo_sens, normalize, use_gradients, voxel, fields, shape, spacing, use_2d, motility_vector,
-             velocity):
+def motility(n, keys, cells, params, field, out):
     """Persistent biased random walk; redraw with probability dt/persistence per step.
 
     A redrawn motility vector is speed·normalise(bias·g + (1 − bias)·ξ), ξ a random unit
     vector and g the normalised sensitivity-weighted substrate gradient in the agent's voxel
     (PhysiCell's chemotaxis); between redraws the vector is kept, as in PhysiCell. It is added
     to the velocity, on top of the mechanical forces.
+
+    Arguments come grouped: ``keys`` (seed, step, dt); ``cells`` (ids, type, death state,
+    voxel); ``params`` (per type: motile, 2D; per agent: speed, persistence, bias, chemotactic
+    sensitivities; per type: normalise gradients); ``field`` (use gradients, fields, mesh
+    shape, spacing, 2D); ``out`` (motility vector, velocity).
     """
+    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
+    # parallel function (tests/test_numba_tuples.py)
+    seed = keys[0]
+    step = keys[1]
+    dt = keys[2]
+    ids = cells[0]
+    ctype = cells[1]
+    death_state = cells[2]
+    voxel = cells[3]
+    motile = params[0]
+    motility_2d = params[1]
+    speed = params[2]
+    persistence = params[3]
+    bias = params[4]
+    chemo_sens = params[5]
+    normalize = params[6]
+    use_gradients = field[0]
+    fields = field[1]
+    shape = field[2]
+    spacing = field[3]
+    use_2d = field[4]
+    motility_vector = out[0]
+    velocity = out[1]
     nz, ny, nx = shape[0], shape[1], shape[2]
     ns = chemo_sens.shape[1]
     for i in nb.prange(n):

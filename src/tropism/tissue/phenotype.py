@@ -45,10 +45,7 @@ def update_volumes(n, dt, volume, nuclear_solid, nuclear_fluid, cyto_solid, cyto
 
 
 @nb.njit(parallel=True, cache=True)
-def death_and_cycle(n, seed, step, dt, ids, ctype, death_state, death_elapsed, phase, phase_elapsed,
-                    cycle_rate, n_phases, phase_next, phase_divides, phase_fixed,
-                    apoptosis_rate, necrosis_rate, apoptosis_duration, lysed_duration,
-                    volume, rupture_volume, divide, remove, newly_dead):
+def death_and_cycle(n, keys, cells, cycle, death, out):
     """One phenotype step of death checks and cycle/death-phase progression.
 
     Live cells first test apoptosis then necrosis (probability rate·dt each, as PhysiCell), and
@@ -57,7 +54,38 @@ def death_and_cycle(n, seed, step, dt, ids, ctype, death_state, death_elapsed, p
     apoptotic cells are removed after their duration; necrotic cells swell until they reach
     their rupture volume, lyse, and are removed after the lysed duration.
     Writes flags into ``divide``, ``remove`` and ``newly_dead`` (1 apoptosis, 2 necrosis).
+
+    Arguments come grouped: ``keys`` (seed, step, dt); ``cells`` (ids, type, death state,
+    death elapsed, phase, phase elapsed, volume, rupture volume); ``cycle`` (per-agent phase
+    exit rates, and per type: phase count, next phase, divides, fixed duration); ``death``
+    (per-agent apoptosis and necrosis rates, per-type apoptotic and lysed durations);
+    ``out`` (divide, remove, newly_dead).
     """
+    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
+    # parallel function (tests/test_numba_tuples.py)
+    seed = keys[0]
+    step = keys[1]
+    dt = keys[2]
+    ids = cells[0]
+    ctype = cells[1]
+    death_state = cells[2]
+    death_elapsed = cells[3]
+    phase = cells[4]
+    phase_elapsed = cells[5]
+    volume = cells[6]
+    rupture_volume = cells[7]
+    cycle_rate = cycle[0]
+    n_phases = cycle[1]
+    phase_next = cycle[2]
+    phase_divides = cycle[3]
+    phase_fixed = cycle[4]
+    apoptosis_rate = death[0]
+    necrosis_rate = death[1]
+    apoptosis_duration = death[2]
+    lysed_duration = death[3]
+    divide = out[0]
+    remove = out[1]
+    newly_dead = out[2]
     for i in nb.prange(n):
         divide[i] = False
         remove[i] = False

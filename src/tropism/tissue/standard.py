@@ -67,10 +67,12 @@ def death_cycle(s) -> None:
     divide = np.empty(n, dtype=bool)
     remove = np.empty(n, dtype=bool)
     newly_dead = np.empty(n, dtype=np.int64)
-    death_and_cycle(n, s.seed, s.phenotype_step, s.dt_phenotype, a.id, a.type, a.death_state, a.death_elapsed,
-                    a.phase, a.phase_elapsed, a.cycle_rate, tb.n_phases, tb.phase_next, tb.phase_divides,
-                    tb.phase_fixed, a.apoptosis_rate[:, 0], a.necrosis_rate[:, 0], tb.apoptosis_duration,
-                    tb.necrosis_lysed_duration, a.volume, a.rupture_volume, divide, remove, newly_dead)
+    death_and_cycle(n, (s.seed, s.phenotype_step, s.dt_phenotype),
+                    (a.id, a.type, a.death_state, a.death_elapsed, a.phase, a.phase_elapsed, a.volume,
+                     a.rupture_volume),
+                    (a.cycle_rate, tb.n_phases, tb.phase_next, tb.phase_divides, tb.phase_fixed),
+                    (a.apoptosis_rate[:, 0], a.necrosis_rate[:, 0], tb.apoptosis_duration, tb.necrosis_lysed_duration),
+                    (divide, remove, newly_dead))
     lysed = np.nonzero((a.death_state[:n] == NECROTIC_LYSED) & (a.death_elapsed[:n] == 0.0))[0]
     if lysed.size:
         population.lyse(a, tb, lysed)
@@ -109,11 +111,10 @@ def walls(s) -> None:
 
 def motion(s) -> None:
     a, tb = s.agents, s.tables
-    motility(a.n, s.seed, s.mechanics_step, s.dt_mechanics, a.id, a.type, a.death_state, tb.motile,
-             tb.motility_2d, a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0], a.chemo_sens,
-             tb.normalize_gradients, s.model.calculate_gradients, a.voxel, s.fields, s.shape, s.spacing, s.use_2d,
-             a.motility_vector, a.velocity)
-
+    motility(a.n, (s.seed, s.mechanics_step, s.dt_mechanics), (a.id, a.type, a.death_state, a.voxel),
+             (tb.motile, tb.motility_2d, a.speed[:, 0], a.persistence[:, 0], a.bias[:, 0], a.chemo_sens,
+              tb.normalize_gradients),
+             (s.model.calculate_gradients, s.fields, s.shape, s.spacing, s.use_2d), (a.motility_vector, a.velocity))
 
 def contact_interactions(s) -> None:
     if not s.interactions_active:
@@ -123,11 +124,11 @@ def contact_interactions(s) -> None:
     nbr, count = s.neighbour_list()
     removed = np.zeros(n, dtype=np.int64)
     absorbed_by = np.full(n, -1, dtype=np.int64)
-    interact(n, s.seed, s.mechanics_step, s.dt_mechanics, a.id, a.type, a.death_state, a.position, a.radius,
-             a.volume, a.rel_max_adh[:, 0], nbr, count, a.attack, a.immunogenicity, a.attack_damage_rate[:, 0],
-             a.attack_duration[:, 0], a.attack_target, a.damage, a.total_attack_time, a.damage_delivered,
-             a.phag_apoptotic[:, 0], a.phag_necrotic[:, 0], a.phag_other_dead[:, 0], a.phag_live, a.fusion,
-             removed, absorbed_by)
+    interact(n, (s.seed, s.mechanics_step, s.dt_mechanics),
+             (a.id, a.type, a.death_state, a.position, a.radius, a.volume, a.rel_max_adh[:, 0]), (nbr, count),
+             (a.attack, a.immunogenicity, a.attack_damage_rate[:, 0], a.attack_duration[:, 0], a.phag_apoptotic[:, 0],
+              a.phag_necrotic[:, 0], a.phag_other_dead[:, 0], a.phag_live, a.fusion),
+             (a.attack_target, a.damage, a.total_attack_time, a.damage_delivered), (removed, absorbed_by))
     spring_velocities(n, a.position, a.type, a.attack_target, a.elastic_constant[:, 0], a.affinity, a.velocity)
     if removed.any():
         population.absorb(a, removed, absorbed_by)
