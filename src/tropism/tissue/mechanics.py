@@ -27,14 +27,15 @@ def _bin_coord(x, lo, size, dim):
 
 @nb.njit(parallel=True, cache=True)
 def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, grid, with_forces,
-                     velocity, pressure, near, near_affinity, nbr, nbr_count):
+                     with_list, velocity, pressure, near, near_affinity, nbr, nbr_count):
     """The step's neighbour list and, with ``with_forces``, the adhesion and repulsion velocities.
 
     The one 27-bin neighbour scan of the tissue. Agent j is a neighbour of i when their
     centres are closer than max(R, A), R = r_i + r_j and A = rel_i r_i + rel_j r_j the
-    adhesion reach; ``nbr[i, :nbr_count[i]]`` lists them in bin order (``nbr_count`` counts
-    all, so a count above ``nbr.shape[1]`` means the list must be rebuilt wider). Forces,
-    contact counts and contact interactions all read this list, in this order.
+    adhesion reach; with ``with_list``, ``nbr[i, :nbr_count[i]]`` lists them in bin order
+    (``nbr_count`` counts all, so a count above ``nbr.shape[1]`` means the list must be
+    rebuilt wider). Contact counts and contact interactions read this list, in this order;
+    a step in which nothing will read it only sums the forces.
 
     Forces (PhysiCell 1.14): repulsion sqrt(rep_i rep_j)(1 − d/R)² while d < R, adhesion
     sqrt(adh_i adh_j aff_ij aff_ji)(1 − d/A)² while d < A, along the line of centres; each
@@ -98,9 +99,10 @@ def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
                         lim = big_r if big_r > reach else reach
                         if d2 >= lim * lim:
                             continue
-                        if count < width:
-                            nbr[i, count] = order[q]
-                        count += 1
+                        if with_list:
+                            if count < width:
+                                nbr[i, count] = order[q]
+                            count += 1
                         if not with_forces:
                             continue
                         d = math.sqrt(d2)
@@ -121,7 +123,8 @@ def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
                         vx += f * dx
                         vy += f * dy
                         vz += f * dz
-        nbr_count[i] = count
+        if with_list:
+            nbr_count[i] = count
         if with_forces:
             velocity[i, 0] = vx
             velocity[i, 1] = vy
@@ -131,13 +134,14 @@ def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
 
 def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
                     start, order, lo, size, dims, velocity, pressure, near, near_affinity):
-    """Adhesion and repulsion velocities alone (a neighbour list is built and dropped)."""
-    width = 64
+    """Adhesion and repulsion velocities alone (no neighbour list kept)."""
+    width = 1
     while True:
-        nbr = np.empty((max(n, 1), width), np.int64)
+        nbr = np.empty((max(n, 1), width), np.int32)
         count = np.zeros(max(n, 1), np.int64)
         neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
-                         (start, order, lo, size, dims), True, velocity, pressure, near, near_affinity, nbr, count)
+                         (start, order, lo, size, dims), True, False, velocity, pressure, near, near_affinity, nbr,
+                         count)
         if n == 0 or count[:n].max() <= width:
             return
         width = int(count[:n].max())

@@ -111,7 +111,7 @@ class TissueSolver:
         # scratch for the neighbour scan's bin-ordered copies and the neighbour list (grown)
         self._near = np.empty((0, 8))
         self._near_affinity = np.empty((0, max(self.n_types, 1)))
-        self._nbr = np.empty((0, 32), dtype=np.int64)
+        self._nbr = np.empty((0, 32), dtype=np.int32)
         self._nbr_count = np.empty(0, dtype=np.int64)
         self._nbr_fresh = False
         self.sources = (np.zeros(0, np.int64), np.zeros((0, self.n_substrates)), np.zeros((0, self.n_substrates)))
@@ -200,10 +200,11 @@ class TissueSolver:
         start, order, _ = build_grid(a.position, n, self.lo, size, dims)
         return start, order, self.lo, size, dims
 
-    def neighbours(self, with_forces: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def neighbours(self, with_forces: bool = False, with_list: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Build the neighbour list (and, ``with_forces``, the mechanics velocities and pressure).
 
         Returns ``(nbr, count)``: agent i's neighbours are ``nbr[i, :count[i]]`` in bin order.
+        ``with_list=False`` only sums the forces (a step in which nothing reads the list).
         """
         a = self.agents
         n = a.n
@@ -211,18 +212,21 @@ class TissueSolver:
             self._near = np.empty((a.capacity, 8))
             self._near_affinity = np.empty((a.capacity, self.n_types))
         if self._nbr.shape[0] < n:
-            self._nbr = np.empty((a.capacity, self._nbr.shape[1]), dtype=np.int64)
+            self._nbr = np.empty((a.capacity, self._nbr.shape[1]), dtype=np.int32)
             self._nbr_count = np.zeros(a.capacity, dtype=np.int64)
         grid = self._grid()
         while True:
             neighbour_forces(n, a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0],
-                             a.rel_max_adh[:, 0], a.affinity, grid, with_forces, a.velocity, a.pressure,
-                             self._near, self._near_affinity, self._nbr, self._nbr_count)
+                             a.rel_max_adh[:, 0], a.affinity, grid, with_forces, with_list, a.velocity,
+                             a.pressure, self._near, self._near_affinity, self._nbr, self._nbr_count)
+            if not with_list:
+                self._nbr_fresh = False
+                return self._nbr, self._nbr_count
             widest = int(self._nbr_count[:n].max()) if n else 0
             if widest <= self._nbr.shape[1]:
                 break
             # a crowded tissue: widen the list and scan again (forces are overwritten, not summed)
-            self._nbr = np.empty((self._nbr.shape[0], widest + 8), dtype=np.int64)
+            self._nbr = np.empty((self._nbr.shape[0], widest + 8), dtype=np.int32)
         self._nbr_fresh = True
         return self._nbr, self._nbr_count
 

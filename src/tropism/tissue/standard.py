@@ -100,7 +100,9 @@ def division(s) -> None:
 
 # ----------------------------------------------------------------------------- mechanics
 def neighbours(s) -> None:
-    s.neighbours(with_forces=True)
+    # in a mechanics step only the contact interactions read the list (the rules at the next
+    # phenotype step see moved agents and rebuild it), so it is written only when they run
+    s.neighbours(with_forces=True, with_list=s.interactions_active)
 
 
 def walls(s) -> None:
