@@ -13,15 +13,7 @@ from tropism.tissue.diffusion import DiffusionSolver
 from tropism.tissue.mesh import Mesh
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Results do not depend on the thread count (test_thread_count_does_not_change_results
-    # checks that bit for bit); one thread keeps the timings steady on a shared machine,
-    # where a busy second core can stall every parallel region.
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _mesh(n, spacing=(1.0, 1.0, 1.0), use_2d=False, lo=(0.0, 0.0, 0.0)):

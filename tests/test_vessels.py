@@ -4,7 +4,6 @@ exact mass balance, exact composition with other maps, stability, refused input.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 from scipy.special import i0, i1, k0, k1
@@ -15,14 +14,7 @@ from tropism.tissue.mesh import Mesh
 from tropism.tissue.vessels import exchange_maps, exchange_rate, merge_maps
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Results do not depend on the thread count (test_diffusion checks that); one thread
-    # keeps the timings steady on a shared 2-core machine.
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    yield
-    numba.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _solver(mesh, D, lam, dt):

@@ -13,21 +13,15 @@ from .io.physicell_output import atomic_write_bytes
 from .io.recorders import Checkpoints, ExchangeSeries, Figures, PhysiCellFolder, Populations
 from .model import Model
 from .model.coupling import BodyLink
-from .simulation import Simulation
+from .simulation import RunResult, Simulation
 from .tissue.solver import set_threads
 
 
 @dataclass
-class RunSummary:
-    """What a finished (or interrupted) run did."""
+class RunSummary(RunResult):
+    """What a finished (or interrupted) run did, where it wrote, and what it did not simulate."""
 
-    out_dir: Path
-    time: float
-    saves: int
-    agents: int
-    agent_steps: int
-    wall_s: float
-    interrupted: bool = False
+    out_dir: Path = Path(".")
     unsupported: list[str] = field(default_factory=list)
 
 

@@ -34,11 +34,9 @@ def interact(n, keys, cells, nbrs, rates, state, out):
     necrotic / other-dead phagocytosis, live phagocytosis, fusion); ``state`` (attack target,
     damage, total attack time, damage delivered); ``out`` (removed, absorbed_by).
     """
-    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
-    # parallel function (tests/test_numba_tuples.py)
-    seed = keys[0]
-    step = keys[1]
-    dt = keys[2]
+    seed, step, dt = keys
+    # arrays by index, never unpacked: Numba 0.62 loses writes through arrays unpacked from
+    # a tuple in a parallel function (tests/test_numba_tuples.py)
     ids = cells[0]
     ctype = cells[1]
     death_state = cells[2]

@@ -189,11 +189,9 @@ def motility(n, keys, cells, params, field, out):
     sensitivities; per type: normalise gradients); ``field`` (use gradients, fields, mesh
     shape, spacing, 2D); ``out`` (motility vector, velocity).
     """
-    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
-    # parallel function (tests/test_numba_tuples.py)
-    seed = keys[0]
-    step = keys[1]
-    dt = keys[2]
+    seed, step, dt = keys
+    # arrays by index, never unpacked: Numba 0.62 loses writes through arrays unpacked from
+    # a tuple in a parallel function (tests/test_numba_tuples.py)
     ids = cells[0]
     ctype = cells[1]
     death_state = cells[2]

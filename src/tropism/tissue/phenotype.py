@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numba as nb
-import numpy as np
 
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
 from .rng import STREAM_APOPTOSIS, STREAM_CYCLE, STREAM_NECROSIS, uniform
@@ -61,11 +60,9 @@ def death_and_cycle(n, keys, cells, cycle, death, out):
     (per-agent apoptosis and necrosis rates, per-type apoptotic and lysed durations);
     ``out`` (divide, remove, newly_dead).
     """
-    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
-    # parallel function (tests/test_numba_tuples.py)
-    seed = keys[0]
-    step = keys[1]
-    dt = keys[2]
+    seed, step, dt = keys
+    # arrays by index, never unpacked: Numba 0.62 loses writes through arrays unpacked from
+    # a tuple in a parallel function (tests/test_numba_tuples.py)
     ids = cells[0]
     ctype = cells[1]
     death_state = cells[2]

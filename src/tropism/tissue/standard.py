@@ -14,7 +14,7 @@ from .mechanics import motility, spring_velocities, update_positions, wall_veloc
 from .operations import Operation, Schedule
 from .phenotype import death_and_cycle, update_volumes
 from .reactions import convert
-from .states import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
+from .states import APOPTOTIC, NECROTIC_LYSED, NECROTIC_SWELLING
 
 
 # ----------------------------------------------------------------------------- diffusion
