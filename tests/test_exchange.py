@@ -32,10 +32,10 @@ def _still(name: str, tid: int) -> CellType:
 
 
 def _model(*, cells: int = 0, vessels: VesselBed | None = None, departures=(), arrivals=(), rules=(),
-           max_time: float = 60.0, decay: float = 0.0, types=("msc",)) -> Model:
+           max_time: float = 60.0, decay: float = 0.0, types=("msc",), drug0: float = 0.0) -> Model:
     rng = np.random.default_rng(0)
     pos = np.column_stack([rng.uniform(-190, 190, cells), rng.uniform(-90, 90, cells), np.zeros(cells)])
-    subs = [Substrate(name="drug", diffusion_coefficient=1000.0, decay_rate=decay, initial_condition=0.0),
+    subs = [Substrate(name="drug", diffusion_coefficient=1000.0, decay_rate=decay, initial_condition=drug0),
             Substrate(name="sdf1", diffusion_coefficient=0.0, decay_rate=0.0, initial_condition=2.0)]
     return Model(domain=Domain(x_min=-200, x_max=200, y_min=-100, y_max=100),
                  clocks=Clocks(max_time=max_time), save=SaveOptions(full_data_enabled=False), substrates=subs,
@@ -122,18 +122,24 @@ def test_a_rule_drives_intravasation_and_no_vessels_means_no_departure():
 
 # -- the coupler -------------------------------------------------------------------------------
 
-def _coupled(max_time: float = 240.0, **link):
+def coupled_parts(max_time: float = 240.0, **link):
+    """A tissue with MSCs arriving at and leaving through vessels, coupled to the rat glioma
+    scenario: (model, body scenario, link)."""
     bed = VesselBed(surface_density=0.01, permeability={"drug": 2.0})
-    model = _model(cells=300, vessels=bed, max_time=max_time, types=("msc", "tumour"),
+    # drug in the tissue, none in plasma: the vessels release it
+    model = _model(cells=300, vessels=bed, max_time=max_time, types=("msc", "tumour"), drug0=1.0,
                    arrivals=[Arrival(cell_type="msc", weight="vessel density")],
                    departures=[Departure(cell_type="msc", rate_per_min=0.01)])
     model.initial_cells.types[150:] = 1
     args = dict(product_type="msc", share=1.0, tumour_types=["tumour"], chemokine="sdf1",
                 release=[MoleculeLink(substrate="drug", state=("venous_blood", "viable"), scale=0.5)])
     args.update(link)
-    sim = Simulation(model, seed=7, body=load_scenario(GLIOMA), link=BodyLink(**args))
-    sim.solver.fields[0] = 1.0  # drug in the tissue, none in plasma: the vessels release it
-    return sim
+    return model, load_scenario(GLIOMA), BodyLink(**args)
+
+
+def _coupled(max_time: float = 240.0, **link):
+    model, scenario, lk = coupled_parts(max_time, **link)
+    return Simulation(model, seed=7, body=scenario, link=lk)
 
 
 def test_every_cell_the_body_sends_the_tissue_receives():

@@ -58,3 +58,45 @@ def test_resume_without_a_checkpoint_is_refused(tmp_path):
     r = subprocess.run([sys.executable, "-m", "tropism.cli", "run", "--resume", str(tmp_path)], capture_output=True,
                        text=True, env=_env(), timeout=120)
     assert r.returncode == 2 and "no checkpoint" in r.stderr and "Traceback" not in r.stderr
+
+
+_COUPLED = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_exchange import coupled_parts
+from tropism.run import run_model
+model, scenario, link = coupled_parts(max_time=360.0)
+model.save.full_data_enabled = True
+model.save.full_data_interval = 60.0
+run_model(model, {out!r}, seed=5, threads=1, png=False, body=scenario, link=link, resume={resume})
+"""
+
+
+def _coupled_run(out: Path, resume: bool = False, wait: bool = True):
+    code = _COUPLED.format(tests=str(Path(__file__).resolve().parent), out=str(out), resume=resume)
+    cmd = [sys.executable, "-c", code]
+    if wait:
+        r = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=600)
+        assert r.returncode == 0, r.stderr
+        return r
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+
+
+def test_coupled_run_killed_and_resumed_gives_the_uninterrupted_output(tmp_path):
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    _coupled_run(whole)
+    proc = _coupled_run(cut, wait=False)
+    deadline = time.time() + 300
+    while not (cut / "output00000003.xml").exists() and time.time() < deadline:  # past the 180-min save
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (cut / "final.xml").exists(), "the run finished before it could be killed"
+    _coupled_run(cut, resume=True)
+    a, b = read_full_save(whole, "final"), read_full_save(cut, "final")
+    assert np.array_equal(a["fields"], b["fields"])
+    for label in ("ID", "position", "cell_type", "dead", "total_volume"):
+        assert np.array_equal(a["cells"][label], b["cells"][label]), label
+    # the ports and the body: every exchange and every body amount as in the uninterrupted run
+    for name in ("exchange.csv", "body.csv"):
+        assert (whole / name).read_text() == (cut / name).read_text(), name

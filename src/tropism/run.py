@@ -84,7 +84,11 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
     if settings_xml_text is None:
         from .model.physicell import model_to_xml_string
         settings_xml_text = model_to_xml_string(model)
-    sha = settings_hash(settings_xml_text)
+    # what PhysiCell's files cannot say (arrivals, vessels ...) and the body are part of the run too
+    extra = model.model_dump_json(include={"conversions", "arrivals", "departures", "vessels", "interventions"})
+    if link is not None:
+        extra += link.model_dump_json() + body.model_dump_json()
+    sha = settings_hash(settings_xml_text + extra)
     if resume:
         state, info = read_checkpoint(out)
         if info["settings_sha"] != sha:
