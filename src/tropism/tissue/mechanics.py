@@ -25,13 +25,132 @@ def _bin_coord(x, lo, size, dim):
     return c
 
 
+@nb.njit(inline="always")
+def _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, order, near, near_affinity):
+    # what the scan reads, in bin order: neighbours sit next to each other in memory
+    for q in nb.prange(n):
+        j = order[q]
+        near[q, 0] = pos[j, 0]
+        near[q, 1] = pos[j, 1]
+        near[q, 2] = pos[j, 2]
+        near[q, 3] = radius[j]
+        near[q, 4] = repulsion[j]
+        near[q, 5] = adhesion[j]
+        near[q, 6] = rel_max_adh[j]
+        near[q, 7] = ctype[j]
+        for t in range(affinity.shape[1]):
+            near_affinity[q, t] = affinity[j, t]
+
+
+@nb.njit(inline="always")
+def _scan(qi, near, near_affinity, start, order, lo, size, dims, with_forces, with_list, nbr_row):
+    """The one 27-bin neighbour scan: agent ``order[qi]``'s force sum and neighbour list.
+
+    Inlined into each kernel with constant flags, so the compiler drops what a kernel does
+    not need. Returns (vx, vy, vz, summed squared overlap, neighbour count).
+    """
+    width = nbr_row.shape[0]
+    xi, yi, zi = near[qi, 0], near[qi, 1], near[qi, 2]
+    ri = near[qi, 3]
+    rep_i = near[qi, 4]
+    adh_i = near[qi, 5]
+    rel_i = near[qi, 6]
+    ti = int(near[qi, 7])
+    vx = 0.0
+    vy = 0.0
+    vz = 0.0
+    p = 0.0
+    count = 0
+    cx = _bin_coord(xi, lo[0], size, dims[0])
+    cy = _bin_coord(yi, lo[1], size, dims[1])
+    cz = _bin_coord(zi, lo[2], size, dims[2])
+    for bz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
+        for by in range(max(cy - 1, 0), min(cy + 2, dims[1])):
+            for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
+                b = bx + dims[0] * (by + dims[1] * bz)
+                for q in range(start[b], start[b + 1]):
+                    if q == qi:
+                        continue
+                    dx = xi - near[q, 0]
+                    dy = yi - near[q, 1]
+                    dz = zi - near[q, 2]
+                    d2 = dx * dx + dy * dy + dz * dz
+                    rj = near[q, 3]
+                    big_r = ri + rj
+                    reach = rel_i * ri + near[q, 6] * rj
+                    lim = big_r if big_r > reach else reach
+                    if d2 >= lim * lim:
+                        continue
+                    if with_list:
+                        if count < width:
+                            nbr_row[count] = order[q]
+                        count += 1
+                    if not with_forces:
+                        continue
+                    d = math.sqrt(d2)
+                    if d < _MIN_DISTANCE:
+                        d = _MIN_DISTANCE
+                    f = 0.0
+                    if d < big_r:
+                        t = 1.0 - d / big_r
+                        t *= t
+                        p += t
+                        f = t * math.sqrt(rep_i * near[q, 4])
+                    if d < reach:
+                        t = 1.0 - d / reach
+                        t *= t
+                        tj = int(near[q, 7])
+                        f -= t * math.sqrt(adh_i * near[q, 5] * near_affinity[qi, tj] * near_affinity[q, ti])
+                    f /= d
+                    vx += f * dx
+                    vy += f * dy
+                    vz += f * dz
+    return vx, vy, vz, p, count
+
+
 @nb.njit(parallel=True, cache=True)
+def _forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims,
+            velocity, pressure, near, near_affinity, nbr):
+    _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, order, near, near_affinity)
+    for qi in nb.prange(n):
+        i = order[qi]
+        vx, vy, vz, p, _ = _scan(qi, near, near_affinity, start, order, lo, size, dims, True, False, nbr[0])
+        velocity[i, 0] = vx
+        velocity[i, 1] = vy
+        velocity[i, 2] = vz
+        pressure[i] = p / SIMPLE_PRESSURE_SCALE
+
+
+@nb.njit(parallel=True, cache=True)
+def _forces_and_list(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size,
+                     dims, velocity, pressure, near, near_affinity, nbr, nbr_count):
+    _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, order, near, near_affinity)
+    for qi in nb.prange(n):
+        i = order[qi]
+        vx, vy, vz, p, c = _scan(qi, near, near_affinity, start, order, lo, size, dims, True, True, nbr[i])
+        velocity[i, 0] = vx
+        velocity[i, 1] = vy
+        velocity[i, 2] = vz
+        pressure[i] = p / SIMPLE_PRESSURE_SCALE
+        nbr_count[i] = c
+
+
+@nb.njit(parallel=True, cache=True)
+def _list(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims,
+          near, near_affinity, nbr, nbr_count):
+    _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, order, near, near_affinity)
+    for qi in nb.prange(n):
+        i = order[qi]
+        _, _, _, _, c = _scan(qi, near, near_affinity, start, order, lo, size, dims, False, True, nbr[i])
+        nbr_count[i] = c
+
+
 def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, grid, with_forces,
                      with_list, velocity, pressure, near, near_affinity, nbr, nbr_count):
     """The step's neighbour list and, with ``with_forces``, the adhesion and repulsion velocities.
 
-    The one 27-bin neighbour scan of the tissue. Agent j is a neighbour of i when their
-    centres are closer than max(R, A), R = r_i + r_j and A = rel_i r_i + rel_j r_j the
+    One 27-bin neighbour scan (``_scan``) serves the tissue. Agent j is a neighbour of i when
+    their centres are closer than max(R, A), R = r_i + r_j and A = rel_i r_i + rel_j r_j the
     adhesion reach; with ``with_list``, ``nbr[i, :nbr_count[i]]`` lists them in bin order
     (``nbr_count`` counts all, so a count above ``nbr.shape[1]`` means the list must be
     rebuilt wider). Contact counts and contact interactions read this list, in this order;
@@ -46,105 +165,22 @@ def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
     adhesion, relative reach, type; ``near_affinity``: affinity rows), so that neighbours sit
     next to each other in memory whatever order the agents are stored in.
     """
-    # index, do not unpack: Numba 0.62 loses writes through arrays unpacked from a tuple in a
-    # parallel function (tests/test_numba_tuples.py)
-    start = grid[0]
-    order = grid[1]
-    lo = grid[2]
-    size = grid[3]
-    dims = grid[4]
-    width = nbr.shape[1]
-    for q in nb.prange(n):
-        j = order[q]
-        near[q, 0] = pos[j, 0]
-        near[q, 1] = pos[j, 1]
-        near[q, 2] = pos[j, 2]
-        near[q, 3] = radius[j]
-        near[q, 4] = repulsion[j]
-        near[q, 5] = adhesion[j]
-        near[q, 6] = rel_max_adh[j]
-        near[q, 7] = ctype[j]
-        for t in range(affinity.shape[1]):
-            near_affinity[q, t] = affinity[j, t]
-    for qi in nb.prange(n):
-        i = order[qi]
-        xi, yi, zi = near[qi, 0], near[qi, 1], near[qi, 2]
-        ri = near[qi, 3]
-        rep_i = near[qi, 4]
-        adh_i = near[qi, 5]
-        rel_i = near[qi, 6]
-        ti = int(near[qi, 7])
-        vx = 0.0
-        vy = 0.0
-        vz = 0.0
-        p = 0.0
-        count = 0
-        cx = _bin_coord(xi, lo[0], size, dims[0])
-        cy = _bin_coord(yi, lo[1], size, dims[1])
-        cz = _bin_coord(zi, lo[2], size, dims[2])
-        for bz in range(max(cz - 1, 0), min(cz + 2, dims[2])):
-            for by in range(max(cy - 1, 0), min(cy + 2, dims[1])):
-                for bx in range(max(cx - 1, 0), min(cx + 2, dims[0])):
-                    b = bx + dims[0] * (by + dims[1] * bz)
-                    for q in range(start[b], start[b + 1]):
-                        if q == qi:
-                            continue
-                        dx = xi - near[q, 0]
-                        dy = yi - near[q, 1]
-                        dz = zi - near[q, 2]
-                        d2 = dx * dx + dy * dy + dz * dz
-                        rj = near[q, 3]
-                        big_r = ri + rj
-                        reach = rel_i * ri + near[q, 6] * rj
-                        lim = big_r if big_r > reach else reach
-                        if d2 >= lim * lim:
-                            continue
-                        if with_list:
-                            if count < width:
-                                nbr[i, count] = order[q]
-                            count += 1
-                        if not with_forces:
-                            continue
-                        d = math.sqrt(d2)
-                        if d < _MIN_DISTANCE:
-                            d = _MIN_DISTANCE
-                        f = 0.0
-                        if d < big_r:
-                            t = 1.0 - d / big_r
-                            t *= t
-                            p += t
-                            f = t * math.sqrt(rep_i * near[q, 4])
-                        if d < reach:
-                            t = 1.0 - d / reach
-                            t *= t
-                            tj = int(near[q, 7])
-                            f -= t * math.sqrt(adh_i * near[q, 5] * near_affinity[qi, tj] * near_affinity[q, ti])
-                        f /= d
-                        vx += f * dx
-                        vy += f * dy
-                        vz += f * dz
-        if with_list:
-            nbr_count[i] = count
-        if with_forces:
-            velocity[i, 0] = vx
-            velocity[i, 1] = vy
-            velocity[i, 2] = vz
-            pressure[i] = p / SIMPLE_PRESSURE_SCALE
+    start, order, lo, size, dims = grid
+    args = (n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims)
+    # one compiled kernel per flag pair: the scan's branches on them fold away
+    if with_forces and with_list:
+        _forces_and_list(*args, velocity, pressure, near, near_affinity, nbr, nbr_count)
+    elif with_forces:
+        _forces(*args, velocity, pressure, near, near_affinity, nbr)
+    elif with_list:
+        _list(*args, near, near_affinity, nbr, nbr_count)
 
 
 def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
                     start, order, lo, size, dims, velocity, pressure, near, near_affinity):
     """Adhesion and repulsion velocities alone (no neighbour list kept)."""
-    width = 1
-    while True:
-        nbr = np.empty((max(n, 1), width), np.int32)
-        count = np.zeros(max(n, 1), np.int64)
-        neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity,
-                         (start, order, lo, size, dims), True, False, velocity, pressure, near, near_affinity, nbr,
-                         count)
-        if n == 0 or count[:n].max() <= width:
-            return
-        width = int(count[:n].max())
+    _forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims,
+            velocity, pressure, near, near_affinity, np.empty((1, 1), np.int32))
 
 
 # PhysiCell's domain-edge avoidance pushes with a fixed basement-membrane repulsion of 100
