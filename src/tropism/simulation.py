@@ -245,6 +245,9 @@ class _Coupler:
                     "body.counters": np.array([self.arrived_base, self.departed_base, self.sent, self.received],
                                               dtype=np.int64),
                     "body.t0": np.float64(self.t0)})
+        if self.last_in is not None:  # a save may fall inside an exchange interval
+            out["body.last_in"] = np.array([self.last_in.time, self.last_in.arrival_rate_per_min]
+                                           + [self.last_in.plasma[ml.substrate] for ml in self.link.plasma])
         return out
 
     def load_state(self, state: dict) -> None:
@@ -255,6 +258,9 @@ class _Coupler:
                                int(state["body.doses_given"]))
         self.arrived_base, self.departed_base, self.sent, self.received = (int(v) for v in state["body.counters"])
         self.t0 = float(state["body.t0"])
+        if "body.last_in" in state:
+            v = [float(x) for x in state["body.last_in"]]
+            self.last_in = BodyToTissue(v[0], v[1], {ml.substrate: x for ml, x in zip(self.link.plasma, v[2:])})
 
 
 class Simulation:

@@ -257,11 +257,11 @@ class TissueSolver:
                 for t, vmax in self._conversion_types]
 
     def _vessels(self):
-        if not (np.any(self.permeability > 0.0) and np.any(self.vessel_density > 0.0)):
-            return None
         if self._vessel_maps is None:  # rebuilt only when the bed or plasma levels change
-            self._vessel_maps = exchange_maps(self.vessel_density, self.permeability, self.plasma, self.dt_diffusion)
-        return self._vessel_maps
+            active = np.any(self.permeability > 0.0) and np.any(self.vessel_density > 0.0)
+            self._vessel_maps = (exchange_maps(self.vessel_density, self.permeability, self.plasma, self.dt_diffusion)
+                                 if active else False)
+        return None if self._vessel_maps is False else self._vessel_maps  # False: no vessel exchanges anything
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""
@@ -407,7 +407,7 @@ class TissueSolver:
             self.add_cells(pos, np.full(count, t, dtype=np.int64))
             self.arrived[t] += count
             added = True
-        if added or self._arrival_rates.size:
+        if added:  # the positions operation composed the sources just before
             self.refresh_sources()
 
     def remove_departures(self) -> None:
