@@ -215,3 +215,11 @@ def test_no_body_runs_exactly_as_the_solver():
 def test_bad_links_are_refused(link, message):
     with pytest.raises(TropismInputError, match=message):
         _coupled(**link)
+
+
+def test_writing_physicell_files_says_what_they_cannot_hold(tmp_path):
+    from tropism import write_model
+    from tropism.errors import UnsupportedElementWarning
+    model, _, _ = coupled_parts()
+    with pytest.warns(UnsupportedElementWarning, match="1 arrival.*1 departure.*the vessel bed"):
+        write_model(model, tmp_path)

@@ -1324,9 +1324,14 @@ def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str
     Path
         The settings file written.
     """
-    if model.conversions:
-        warnings.warn(f"{len(model.conversions)} cell-catalysed conversion(s) cannot be written in PhysiCell's "
-                      "files and are left out", UnsupportedElementWarning, stacklevel=2)
+    beyond = [f"{len(getattr(model, name))} {label}" for name, label in
+              (("conversions", "cell-catalysed conversion(s)"), ("arrivals", "arrival(s)"),
+               ("departures", "departure(s)"), ("interventions", "intervention(s)")) if getattr(model, name)]
+    if model.vessels is not None:
+        beyond.append("the vessel bed")
+    if beyond:
+        warnings.warn(", ".join(beyond) + " cannot be written in PhysiCell's files and are left out",
+                      UnsupportedElementWarning, stacklevel=2)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / CELLS_NAME, _cells_csv_text(model))
