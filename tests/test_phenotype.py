@@ -270,7 +270,7 @@ def test_rules_follow_the_hill_formula():
     set_fields(s)
     a = s.agents
     n = a.n
-    s._apply_rules()
+    s.apply_rules()
     o2 = s.flat_fields[0, a.voxel[:n]]
     drug = s.flat_fields[1, a.voxel[:n]]
     assert o2.min() < 6.0 and o2.max() > 40.0  # spans all half-maxes
@@ -281,7 +281,7 @@ def test_rules_follow_the_hill_formula():
     # a dead cell is left alone by rules that do not apply to the dead
     a.death_state[0] = APOPTOTIC
     a.cycle_rate[0, 0] = 0.123
-    s._apply_rules()
+    s.apply_rules()
     assert a.cycle_rate[0, 0] == 0.123
     np.testing.assert_allclose(a.cycle_rate[1:n, 0], cycle[1:], rtol=1e-12)
 
@@ -358,7 +358,7 @@ def test_bench_growth_rules_if_available():
     centers = s.mesh.centers()
     s.fields[0] = (40.0 * (centers[:, 0] - m.domain.x_min) / (m.domain.x_max - m.domain.x_min)).reshape(
         s.fields.shape[1:])
-    s._apply_rules()
+    s.apply_rules()
     a = s.agents
     n = a.n
     o2 = s.flat_fields[0, a.voxel[:n]]

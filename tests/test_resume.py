@@ -26,6 +26,16 @@ def _env():
     return {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
 
 
+def _kill_after(proc: subprocess.Popen, path: Path) -> None:
+    """SIGKILL ``proc`` as soon as ``path`` exists (the run must not have finished by then)."""
+    deadline = time.time() + 300
+    while not path.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (path.parent / "final.xml").exists(), "the run finished before it could be killed"
+
+
 def test_sigkill_then_resume_gives_the_uninterrupted_output(tmp_path):
     common = ["--max-time", 1080, "--no-png", "--threads", 1, "--seed", 4]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
@@ -33,12 +43,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_output(tmp_path):
     assert r.returncode == 0, r.stderr
     proc = subprocess.Popen(_cmd(MODEL, "--out", cut, *common), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=_env())
-    deadline = time.time() + 300
-    while not (cut / "output00000002.xml").exists() and time.time() < deadline:  # past the 720-min save
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (cut / "final.xml").exists(), "the run finished before it could be killed"
+    _kill_after(proc, cut / "output00000002.xml")  # past the 720-min save
     r = subprocess.run([sys.executable, "-m", "tropism.cli", "run", "--resume", str(cut), "--no-png", "--threads", "1"],
                        capture_output=True, text=True, env=_env(), timeout=600)
     assert r.returncode == 0, r.stderr
@@ -86,12 +91,7 @@ def test_coupled_run_killed_and_resumed_gives_the_uninterrupted_output(tmp_path)
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     _coupled_run(whole)
     proc = _coupled_run(cut, wait=False)
-    deadline = time.time() + 300
-    while not (cut / "output00000003.xml").exists() and time.time() < deadline:  # past the 180-min save
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert not (cut / "final.xml").exists(), "the run finished before it could be killed"
+    _kill_after(proc, cut / "output00000003.xml")  # past the 180-min save
     _coupled_run(cut, resume=True)
     a, b = read_full_save(whole, "final"), read_full_save(cut, "final")
     assert np.array_equal(a["fields"], b["fields"])

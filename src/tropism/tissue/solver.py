@@ -324,8 +324,6 @@ class TissueSolver:
                 a.secretion[rows, s] = 0.0
                 a.export[rows, s] = 0.0
 
-    _apply_rules = apply_rules
-
     def contact_signals(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`contacts` of this rules pass (computed on first read)."""
         if self._contact_cache is None:
