@@ -7,8 +7,10 @@ docs/body_model.md, section "Calibration".
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-from scipy.optimize import curve_fit
+from scipy.optimize import OptimizeWarning, curve_fit
 
 from .library import load_params
 from .model import drug_system, exosome_system, first_pass_arrest
@@ -120,7 +122,10 @@ def exosome_pk(params: dict | None = None) -> dict:
         return np.log(np.exp(la - ka * tt) + np.exp(lb - kb * tt))
 
     try:
-        popt, _ = curve_fit(biexp, t, np.log(c), p0=(np.log(c[0]), 0.1, np.log(c[0] / 5), 0.002), maxfev=20000)
+        with warnings.catch_warnings():
+            # only the rates are read: an inestimable covariance (far-off ensemble starts) does not matter
+            warnings.simplefilter("ignore", OptimizeWarning)
+            popt, _ = curve_fit(biexp, t, np.log(c), p0=(np.log(c[0]), 0.1, np.log(c[0] / 5), 0.002), maxfev=20000)
         ka, kb = sorted([abs(popt[1]), abs(popt[3])], reverse=True)
     except RuntimeError:
         ka = kb = np.nan
@@ -152,13 +157,17 @@ def haematopoiesis_targets() -> dict | None:
             "T27": min(wo["neutrophil_days"] - w["neutrophil_days"], wo["platelet_days"] - w["platelet_days"])}
 
 
-def check_targets(ids=None) -> list[dict]:
+def check_targets(ids=None, params: dict | None = None, product: str = "msc") -> list[dict]:
     """Compare the model with every body target.
 
     Parameters
     ----------
     ids : iterable of str, optional
         Restrict to these target ids.
+    params : dict, optional
+        Overrides of ``product``'s library parameters (e.g. one fit of an ensemble).
+    product : {'msc', 'exosome'}
+        Whose parameters ``params`` overrides.
 
     Returns
     -------
@@ -168,9 +177,9 @@ def check_targets(ids=None) -> list[dict]:
     want = set(ids) if ids else set(TARGETS)
     values: dict = {}
     if want & {"T01", "T02", "T03", "T04", "T05", "T07"}:
-        values.update(msc_targets())
+        values.update(msc_targets(params if product == "msc" else None))
     if want & {"T09", "T10", "T11", "T12", "T13"}:
-        values.update(exosome_pk())
+        values.update(exosome_pk(params if product == "exosome" else None))
     if want & {"T14", "T15", "T16", "T17"}:
         values.update(protein_half_lives())
     hem = haematopoiesis_targets() if want & {"T25", "T26", "T27"} else None
