@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import math
-from pathlib import Path
+from functools import lru_cache
 
 import numpy as np
 
@@ -35,6 +35,12 @@ BLOOD = ("venous_blood", "arterial_blood", "plasma")
 
 def label_methods() -> dict[str, dict]:
     """Method name → row of ``label_methods.csv`` (readouts per product, what it reports, source)."""
+    return {k: dict(v) for k, v in _label_methods().items()}
+
+
+@lru_cache(maxsize=1)
+def _label_methods() -> dict[str, dict]:
+    # read once: every readout of every ensemble member asks
     path = _library_dir() / "validation" / "label_methods.csv"
     with open(path, newline="", encoding="utf-8") as fh:
         rows = {r["method"]: r for r in csv.DictReader(fh)}
@@ -48,7 +54,7 @@ def label_methods() -> dict[str, dict]:
 
 def readout(r: BodyResult, method: str) -> np.ndarray:
     """Amount per compartment over time, shape (T, C), as labelling ``method`` would report it."""
-    methods = label_methods()
+    methods = _label_methods()
     if method not in methods:
         raise TropismInputError("unknown label method", field="label_method", value=method,
                                 allowed=", ".join(methods))
