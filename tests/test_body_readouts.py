@@ -121,3 +121,12 @@ def test_the_band_brackets_the_spread_of_the_members(msc):
     sc = load_scenario(EXAMPLES / "msc_iv_mouse.toml")
     lo, mid, hi = band(sc, lambda r: float(r.percent_injected_dose("label")[-1, r.compartments.index("lungs")]))
     assert lo <= mid <= hi and hi > lo  # death of arrested cells is poorly identified: lungs at 72 h spread
+
+
+def test_target_rows_say_pass_with_a_python_bool():
+    # the ensemble filter once tested ``is not False`` and let NumPy's False through
+    from tropism.body.targets import check_targets
+    rows = check_targets(["T09"], params={"uptake_per_min": 0.0582831, "return_per_min": 0.0135632,
+                                          "degradation_per_min": 0.004265, "plasma_elimination_per_min": 0.00120187},
+                         product="exosome")
+    assert rows[0]["pass"] is False

@@ -4,7 +4,7 @@ Prints the fitted values; a person copies them into ``library/body/*.toml`` with
 ``fitted = true`` and the targets they came from. Nothing here runs during a simulation.
 Takes a few minutes on one core.
 
-``python -m tropism.body.fit --ensemble`` runs each fit from many starting points
+``python -m tropism.body.fit --ensemble [group ...]`` runs each fit from many starting points
 (:func:`ensemble`) and writes the equally good fits to ``library/body/ensembles/<group>.csv``:
 their spread is how well the calibration targets identify each parameter, and
 ``tropism body --band`` carries it into predictions.
@@ -30,6 +30,11 @@ def _outside(x: float, lo: float, hi: float) -> float:
 
 #: hard prior ranges: fits are constrained to them, kept ensemble members must respect them
 PRIORS = {"lung_serial_segments": (50.0, 100.0)}  # Doerschuk 1993; Hogg 1987 (msc.toml)
+#: where multistart draws a parameter's starting values (log-uniform); others within x/÷ spread of
+#: the library value. A diameter ratio drawn x/÷3 lands where the arrest curve is flat (every cell
+#: or none arrested) and the simplex cannot move: start it across the physically possible ratios.
+START_RANGES = {"arrest_ratio_half": (2.0, 5.0), "arrest_ratio_width": (0.02, 0.4),
+                "lung_serial_segments": PRIORS["lung_serial_segments"]}
 
 
 def fit_msc_arrest(x0=(3.35, 0.08, 80.0), full: bool = False):
@@ -42,7 +47,7 @@ def fit_msc_arrest(x0=(3.35, 0.08, 80.0), full: bool = False):
                 + 1e7 * max(0.0, m["T03"] - 0.0012) ** 2 + 0.05 * (v[2] - np.log(75)) ** 2
                 + 1e3 * _outside(np.exp(v[2]), *PRIORS["lung_serial_segments"]) ** 2)
     res = minimize(obj, [x0[0], np.log(x0[1]), np.log(x0[2])], method="Nelder-Mead",
-                   options={"maxiter": 200, "xatol": 1e-3, "fatol": 1e-6})
+                   options={"maxiter": 600, "xatol": 1e-3, "fatol": 1e-6})
     out = {"arrest_ratio_half": float(res.x[0]), "arrest_ratio_width": float(np.exp(res.x[1])),
            "lung_serial_segments": float(np.exp(res.x[2]))}
     return (out, float(res.fun)) if full else out
@@ -89,7 +94,7 @@ GROUPS = {
 
 def ensemble(group: str, n: int = 50, seed: int = 0, spread: float = 3.0, tolerance: float = 0.05) -> list[dict]:
     """Multistart fits of one group: starts drawn log-uniformly within ×/÷ ``spread`` of the
-    library values; a fit is kept when every calibration target it answers passes, it lies in
+    library values (or across :data:`START_RANGES`); a fit is kept when every calibration target it answers passes, it lies in
     the parameters' prior ranges (:data:`PRIORS`), and its objective is within ``tolerance``
     of the fit started from the library values (fits as good as the library's own).
 
@@ -102,8 +107,7 @@ def ensemble(group: str, n: int = 50, seed: int = 0, spread: float = 3.0, tolera
     rng = np.random.default_rng(seed)
     fits = []
     for k in range(n):
-        start = [base[p] * (1.0 if k == 0 else float(np.exp(rng.uniform(-np.log(spread), np.log(spread)))))
-                 for p in names]
+        start = [base[p] if k == 0 else _draw(rng, p, base[p], spread) for p in names]
         params, obj = fn(tuple(start), full=True)
         fits.append({**params, "objective": obj})
     reference = fits[0]["objective"]
@@ -111,13 +115,19 @@ def ensemble(group: str, n: int = 50, seed: int = 0, spread: float = 3.0, tolera
     for f in fits:
         if f["objective"] > reference + tolerance:
             continue
-        if any(not lo <= f[p] <= hi for p, (lo, hi) in PRIORS.items() if p in f):
+        # the prior is a penalty in the objective, so a fit may end a hair outside it
+        if any(not lo * (1 - 1e-3) <= f[p] <= hi * (1 + 1e-3) for p, (lo, hi) in PRIORS.items() if p in f):
             continue
         targets = _targets_of(group)
         rows = check_targets(targets, params={p: f[p] for p in names}, product=lib)
-        if all(r["pass"] is not False for r in rows):
+        if all(r["pass"] is None or bool(r["pass"]) for r in rows):
             kept.append(f)
     return kept
+
+
+def _draw(rng, name: str, value: float, spread: float) -> float:
+    lo, hi = START_RANGES.get(name, (value / spread, value * spread))
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
 def _targets_of(group: str) -> list[str]:
@@ -130,21 +140,24 @@ def _targets_of(group: str) -> list[str]:
     return out
 
 
-def write_ensembles(n: int = 50, seed: int = 0) -> None:
-    """Run :func:`ensemble` for every group and write ``library/body/ensembles/<group>.csv``."""
+def write_ensembles(n: int = 50, seed: int = 0, groups=None) -> None:
+    """Run :func:`ensemble` for every group (or ``groups``) and write ``library/body/ensembles/<group>.csv``."""
     import csv
     from pathlib import Path
     out = Path(__file__).resolve().parents[1] / "library" / "body" / "ensembles"
     out.mkdir(parents=True, exist_ok=True)
     for group, (_, _, names) in GROUPS.items():
+        if groups and group not in groups:
+            continue
         kept = ensemble(group, n=n, seed=seed)
+        # written even when empty: an ensemble left from other library values would be wrong
         with open(out / f"{group}.csv", "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(list(names) + ["objective"])
             for f in kept:
                 w.writerow([f"{f[p]:.6g}" for p in names] + [f"{f['objective']:.6g}"])
         if not kept:
-            print(f"{group}: no fit of {n} as good as the library's; nothing written")
+            print(f"{group}: no fit of {n} as good as the library's; the ensemble is empty")
             continue
         spread = ", ".join(f"{p} {min(f[p] for f in kept):.4g}-{max(f[p] for f in kept):.4g}" for p in names)
         print(f"{group}: {len(kept)} of {n} fits kept; {spread}")
@@ -153,7 +166,8 @@ def write_ensembles(n: int = 50, seed: int = 0) -> None:
 if __name__ == "__main__":  # pragma: no cover - offline tool
     import sys
     if "--ensemble" in sys.argv:
-        write_ensembles()
+        # --ensemble [group ...]: every group, or the ones named
+        write_ensembles(groups=[a for a in sys.argv[1:] if a in GROUPS] or None)
     else:
         for name, fn in (("msc arrest", fit_msc_arrest), ("msc clearance", fit_msc_clearance),
                          ("exosome", fit_exosome)):

@@ -172,3 +172,39 @@ def fitted_entries() -> list[dict]:
                     walk(v, f"{prefix}{k}.")
         walk(_read(f), "")
     return rows
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A host condition: per-organ factors on volume and on macrophage uptake per volume."""
+
+    name: str
+    description: str
+    volume_factor: dict = field(default_factory=dict)
+    macrophage_uptake_factor: dict = field(default_factory=dict)
+
+    def uptake_weight(self, organ: str) -> float:
+        """Factor on ``organ``'s share of particle uptake by resident macrophages."""
+        return self.volume_factor.get(organ, 1.0) * self.macrophage_uptake_factor.get(organ, 1.0)
+
+
+@lru_cache(maxsize=1)
+def load_conditions() -> dict[str, Condition]:
+    """Host conditions of ``library/body/conditions.toml`` by name."""
+    path = _library_dir() / "body" / "conditions.toml"
+    out = {}
+    for name, d in _read(path).items():
+        factors = {}
+        for key in ("volume_factor", "macrophage_uptake_factor"):
+            table = d.get(key, {})
+            for organ in table:
+                if organ not in ORGANS:
+                    raise TropismInputError("unknown organ", file=str(path), field=f"{name}.{key}.{organ}",
+                                            value=organ, allowed=", ".join(ORGANS))
+                v = float(_value(table, organ, path, f"{name}.{key}."))
+                if v <= 0:
+                    raise TropismInputError("factor must be positive", file=str(path),
+                                            field=f"{name}.{key}.{organ}", value=v, allowed="> 0")
+            factors[key] = {o: float(table[o]["value"]) for o in table}
+        out[name] = Condition(name, str(d.get("description", "")), **factors)
+    return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import TropismInputError
-from .library import ORGANS, PORTAL, Physiology, load_params, load_physiology
+from .library import ORGANS, PORTAL, Physiology, load_conditions, load_params, load_physiology
 from .scenario import Scenario
 
 #: organ whose flow and volume a tumour takes, by site (lung tumours are fed by bronchial, i.e. systemic, arteries)
@@ -100,6 +100,9 @@ def anatomy(sc: Scenario, phys: Physiology | None = None) -> Anatomy:
     ph = (phys or load_physiology(sc.species)).scaled(sc.body_weight_g)
     Q = ph.cardiac_output_ml_min
     volume = dict(ph.volume_ml)
+    for c in _conditions(sc):
+        for o, f in c.volume_factor.items():
+            volume[o] *= f
     flow = {o: ph.flow_fraction[o] * Q for o in ORGANS if o != "lungs"}
     cap = dict(ph.capillary_um)
     tissues = list(ORGANS)
@@ -119,6 +122,19 @@ def anatomy(sc: Scenario, phys: Physiology | None = None) -> Anatomy:
         tissues.append("tumour")
     vb = ph.blood_volume_ml
     return Anatomy(ph, tuple(tissues), volume, flow, cap, vb * ph.venous_fraction, vb * (1 - ph.venous_fraction), host)
+
+
+def _conditions(sc: Scenario) -> list:
+    known = load_conditions()
+    return [known[c] for c in sc.conditions]
+
+
+def macrophage_weight(sc: Scenario, organ: str) -> float:
+    """Factor the scenario's host conditions put on ``organ``'s share of macrophage uptake."""
+    w = 1.0
+    for c in _conditions(sc):
+        w *= c.uptake_weight(organ)
+    return w
 
 
 def _brain_tumour_share(an: "Anatomy") -> float:
@@ -191,6 +207,9 @@ def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> 
     iv = sc.interventions
     pa = {o: arrest_probability(d, an.capillary[o], p, iv.vasodilator, iv.anti_adhesion,
                                 p["lung_serial_segments"] if o == "lungs" else 1.0) for o in an.tissues}
+    # the spleen's open red-pulp circulation filters cells too large or stiff for the sinus slits,
+    # whatever their size relative to its capillaries
+    pa["spleen"] = 1.0 - (1.0 - pa["spleen"]) * (1.0 - p["splenic_filtration"])
     chem, infl = _organ_signals(sc, an.tissues)
     # inflamed endothelium (VCAM-1/VLA-4, selectins) captures passing cells whatever their size
     for o in an.tissues:
@@ -239,8 +258,10 @@ def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> 
             b.flow((o, "debris"), (o, "cleared"), p["label_degradation_per_min"])
         else:
             b.flow((o, "debris"), VD, p["debris_efflux_per_min"])
-    b.flow(VD, ("liver", "debris"), p["debris_uptake_per_min"] * p["debris_liver_share"])
-    b.flow(VD, ("spleen", "debris"), p["debris_uptake_per_min"] * (1 - p["debris_liver_share"]))
+    # a condition that shrinks Kupffer uptake or enlarges the spleen shifts debris to the spleen
+    b.flow(VD, ("liver", "debris"), p["debris_uptake_per_min"] * p["debris_liver_share"] * macrophage_weight(sc, "liver"))
+    b.flow(VD, ("spleen", "debris"),
+           p["debris_uptake_per_min"] * (1 - p["debris_liver_share"]) * macrophage_weight(sc, "spleen"))
     # routes that bypass the blood
     kn = p["nasal_transfer_per_min"]
     tb = _brain_tumour_share(an)   # nose-to-brain cells spread over brain and a brain tumour by volume
@@ -304,7 +325,7 @@ def exosome_system(sc: Scenario, phys: Physiology | None = None, params: dict | 
     if params:
         p.update(params)
     an = anatomy(sc, phys)
-    shares = {o: p["uptake_share"][o] for o in ORGANS}
+    shares = {o: p["uptake_share"][o] * macrophage_weight(sc, o) for o in ORGANS}
     if "tumour" in an.tissues:
         # enhanced permeability and retention: the tumour takes up in proportion to its flow
         shares["tumour"] = p["tumour_uptake_per_flow_share"] * an.flow["tumour"] / an.phys.cardiac_output_ml_min
@@ -319,6 +340,12 @@ def exosome_system(sc: Scenario, phys: Physiology | None = None, params: dict | 
     for o in an.tissues:
         b.state(o, "viable")
         b.state(o, "cleared")
+    # vesicles carried from the nose along olfactory and trigeminal nerves arrive in the parenchyma,
+    # behind the barrier: they are taken up and degraded there, not returned to plasma as
+    # vessel-associated vesicles are (Zhuang 2011; Betzer 2017)
+    nose_to = [o for o in ("brain", "tumour") if o in an.tissues and (o == "brain" or an.tumour_host == "brain")]
+    for o in nose_to:
+        b.state(o, "tissue")
     for s in (("nasal", "viable"), ("nasal", "cleared"), ("peritoneum", "viable")):
         b.state(*s)
     kup = p["uptake_per_min"]
@@ -329,9 +356,11 @@ def exosome_system(sc: Scenario, phys: Physiology | None = None, params: dict | 
     b.flow(P, ("plasma", "cleared"), p["plasma_elimination_per_min"])
     kn = p["nasal_transfer_per_min"]
     tb = _brain_tumour_share(an)
-    b.flow(("nasal", "viable"), ("brain", "viable"), kn * p["nasal_brain_fraction"] * (1 - tb))
+    b.flow(("nasal", "viable"), ("brain", "tissue"), kn * p["nasal_brain_fraction"] * (1 - tb))
     if tb:
-        b.flow(("nasal", "viable"), ("tumour", "viable"), kn * p["nasal_brain_fraction"] * tb)
+        b.flow(("nasal", "viable"), ("tumour", "tissue"), kn * p["nasal_brain_fraction"] * tb)
+    for o in nose_to:
+        b.flow((o, "tissue"), (o, "cleared"), p["degradation_per_min"])
     b.flow(("nasal", "viable"), P, kn * p["nasal_systemic_fraction"])
     b.flow(("nasal", "viable"), ("nasal", "cleared"), kn * (1 - p["nasal_brain_fraction"] - p["nasal_systemic_fraction"]))
     b.flow(("peritoneum", "viable"), P, p["peritoneal_absorption_per_min"])

@@ -7,8 +7,9 @@ sources):
 
 - ``viable``: intact cells or vesicles;
 - ``label``: viable plus debris still in the body (MSC);
-- ``viable+degraded``: intact vesicles plus what was degraded in each compartment, where the
-  label stays (exosomes; a cumulative upper bound — no excretion of the freed label is modelled).
+- ``viable+degraded``: intact vesicles plus what was degraded in each organ, where the label
+  stays (exosomes; a cumulative upper bound — no excretion of the freed label is modelled);
+  what plasma eliminated is not in a blood sample.
 
 :func:`check_test_set` runs every row of ``library/validation/body_test_set.csv`` — published
 measurements the model was never fitted to — as its source ran it, and compares the row with
@@ -30,6 +31,7 @@ from .result import BodyResult
 from .scenario import scenario_from_dict
 
 READOUTS = ("viable", "label", "viable+degraded")
+FATES = ("exported", "retained", "radiometal")
 BLOOD = ("venous_blood", "arterial_blood", "plasma")
 
 
@@ -49,7 +51,43 @@ def _label_methods() -> dict[str, dict]:
             if r[col] not in READOUTS:
                 raise TropismInputError("unknown readout", file=str(path), field=f"{name}: {col}", value=r[col],
                                         allowed=", ".join(READOUTS))
+        if r["debris_fate"] not in FATES:
+            raise TropismInputError("unknown debris fate", file=str(path), field=f"{name}: debris_fate",
+                                    value=r["debris_fate"], allowed=", ".join(FATES))
     return rows
+
+
+def label_parameters(method: str, product: str) -> dict:
+    """Body parameters that labelling ``method`` changes for ``product``.
+
+    A label's fate after its cell dies is physics of the label, not of the cell: particles stay
+    in the macrophages that took up the dead cell, soluble labels leave with the debris
+    (``library/validation/label_fates.csv``, with sources). Viable cells are unaffected, so
+    only the label readout moves.
+    """
+    methods = _label_methods()
+    if method not in methods:
+        raise TropismInputError("unknown label method", field="label_method", value=method,
+                                allowed=", ".join(methods))
+    fate = methods[method]["debris_fate"]
+    return {k: v for (f, prod), rows in _label_fates().items() if f == fate and prod == product
+            for k, v in rows.items()}
+
+
+@lru_cache(maxsize=1)
+def _label_fates() -> dict:
+    path = _library_dir() / "validation" / "label_fates.csv"
+    out: dict = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            entry = out.setdefault((r["fate"], r["product"]), {})
+            if r["parameter"]:
+                if not r["source"].strip():
+                    raise TropismInputError("label fate without a source", file=str(path),
+                                            field=f"{r['fate']}: {r['parameter']}", value=r["value"],
+                                            allowed="every library number names its source")
+                entry[r["parameter"]] = float(r["value"])
+    return out
 
 
 def readout(r: BodyResult, method: str) -> np.ndarray:
@@ -65,7 +103,9 @@ def readout(r: BodyResult, method: str) -> np.ndarray:
         return r.label
     degraded = np.zeros_like(r.viable)
     for j, c in enumerate(r.compartments):
-        if c in r.delivered:
+        # vesicles eliminated from plasma leave the blood (their freed label is excreted): a blood
+        # sample does not see them; organs keep the label of what they degraded
+        if c in r.delivered and c not in BLOOD:
             degraded[:, j] = r.delivered[c]
     return r.label + degraded
 
@@ -106,7 +146,7 @@ def _scenario(row: dict):
     product = row["product"]
     time_h = float(row["time_h"]) if row["time_h"] else 24.0
     measure = row["measure"]
-    horizon = max(time_h, 1.0) * (4.0 if measure.startswith("half_life") else 1.0)
+    horizon = 24.0 if measure == "alpha_half_life_min" else max(time_h, 1.0) * (4.0 if measure.startswith("half_life") else 1.0)
     dose = _num(row["dose"]) or (1e6 if product == "msc" else 1e10)
     sc: dict = {"species": row["species"], "dose": dose, "duration_h": horizon,
                 "output_interval_min": min(15.0, horizon * 60.0 / 200.0),
@@ -117,6 +157,8 @@ def _scenario(row: dict):
         sc["route"]["artery"] = row["artery"] or "brain"
     if row.get("tumour_site"):
         sc["tumour"] = {"site": row["tumour_site"], "volume_mm3": _num(row.get("tumour_mm3", "")) or 100.0}
+    if row.get("host"):  # host conditions of the source's patients or animals (library/body/conditions.toml)
+        sc["conditions"] = [c.strip() for c in row["host"].split(";") if c.strip()]
     if row.get("inflammation"):  # "organ:level;..." — an injured organ of the source's disease model
         sc["inflammation"] = {k.strip(): float(v) for k, v in (x.split(":") for x in row["inflammation"].split(";"))}
     return scenario_from_dict(sc)
@@ -135,20 +177,29 @@ def model_value(row: dict, params: dict | None = None) -> float:
     """The model's value for one test-set row, on the row's own readout."""
     from . import simulate
     sc = _scenario(row)
-    return _value(row, simulate(sc, params=params or None, times_min=_times(row, sc)))
+    p = {**(params or {}), **label_parameters(row["label_method"], row["product"])}
+    return _value(row, simulate(sc, params=p or None, times_min=_times(row, sc)))
 
 
 def model_band(row: dict) -> tuple[float, float, float]:
     """(5th, 50th, 95th percentile) of the row's model value over the fitted ensembles."""
     from .uncertainty import band
     sc = _scenario(row)
-    return band(sc, lambda r: _value(row, r), times_min=_times(row, sc))
+    return band(sc, lambda r: _value(row, r), times_min=_times(row, sc),
+                fixed=label_parameters(row["label_method"], row["product"]))
 
 
 def _value(row: dict, r: BodyResult) -> float:
     time_h = float(row["time_h"]) if row["time_h"] else 24.0
     measure = row["measure"]
     values = readout(r, row["label_method"])
+    if measure == "alpha_half_life_min":
+        # the fast phase of a two-exponential fit to the first 24 h, as the source papers fit it
+        from .targets import biexponential_rates
+        y = _organ_series(r, values, row["organ"])
+        win = r.times_min <= 24 * 60.0
+        ka, _ = biexponential_rates(r.times_min[win], y[win])
+        return float(np.log(2) / ka)
     if measure.startswith("half_life"):
         t = _half_life(r.times_h, _organ_series(r, values, row["organ"]))
         return t * 60.0 if measure == "half_life_min" else t
@@ -160,7 +211,7 @@ def _value(row: dict, r: BodyResult) -> float:
         total = sum(_organ_series(r, values, o)[i] for o in organs)
         return float(_organ_series(r, values, row["organ"])[i] / total) if total > 0 else math.nan
     raise TropismInputError("unknown measure in the test set", field="measure", value=measure,
-                            allowed="fraction_of_dose, share_of_recovered, half_life_h, half_life_min")
+                            allowed="fraction_of_dose, share_of_recovered, half_life_h, half_life_min, alpha_half_life_min")
 
 
 def accepted(row: dict) -> tuple[float, float]:

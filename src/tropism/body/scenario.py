@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import TropismInputError
-from .library import ORGANS
+from .library import ORGANS, load_conditions
 
 TUMOUR_SITES = ("brain", "subcutaneous", "lung", "breast")
 ROUTES = ("iv", "ia", "intranasal", "intratumoral", "intraperitoneal")
@@ -94,6 +95,8 @@ class Scenario(_Strict):
         Spacing of the output table.
     inflammation : dict[str, float]
         Injury/inflammation level per organ (raises extravasation there; opens the BBB in brain).
+    conditions : list[str]
+        Host conditions from ``library/body/conditions.toml`` (e.g. ``"cirrhosis"``).
     interventions : Interventions
     """
 
@@ -107,7 +110,21 @@ class Scenario(_Strict):
     duration_h: float = Field(168.0, gt=0, le=24 * 365)
     output_interval_min: float = Field(30.0, gt=0)
     inflammation: dict[str, float] = Field(default_factory=dict)
+    conditions: tuple[str, ...] = Field((), description="host conditions (library/body/conditions.toml)")
     interventions: Interventions = Interventions()
+
+    @field_validator("conditions")
+    @classmethod
+    def _known_conditions(cls, value):
+        known = load_conditions()
+        for c in value:
+            if c not in known:
+                near = difflib.get_close_matches(c, list(known), n=1)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise ValueError(f"unknown host condition {c!r}{hint}; allowed: {', '.join(sorted(known))}")
+        if len(set(value)) != len(value):
+            raise ValueError("a host condition is listed twice")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -118,18 +118,42 @@ def exosome_pk(params: dict | None = None) -> dict:
     coef = V[ip] * np.linalg.solve(V, x0)          # plasma amount = sum_j coef_j exp(lam_j t)
     c = (np.exp(np.outer(t, lam)) @ coef).real / vp
 
+    ka, kb = biexponential_rates(t, c)
+    return {"T09": np.log(2) / ka, "T10": np.log(2) / kb, "T11": cl, "T12": cl * mrt, "T13": mrt / 60.0}
+
+
+def biexponential_rates(t_min, conc) -> tuple[float, float]:
+    """Fast and slow rates (1/min) of a two-exponential fit to a plasma curve, as PK papers fit them.
+
+    Returns NaNs when the fit does not converge.
+    """
+    t = np.asarray(t_min, float)
+    c = np.asarray(conc, float)
+    keep = c > 0
+    t, c = t[keep], c[keep]
+
     def biexp(tt, la, ka, lb, kb):
         return np.log(np.exp(la - ka * tt) + np.exp(lb - kb * tt))
 
-    try:
-        with warnings.catch_warnings():
-            # only the rates are read: an inestimable covariance (far-off ensemble starts) does not matter
-            warnings.simplefilter("ignore", OptimizeWarning)
-            popt, _ = curve_fit(biexp, t, np.log(c), p0=(np.log(c[0]), 0.1, np.log(c[0] / 5), 0.002), maxfev=20000)
-        ka, kb = sorted([abs(popt[1]), abs(popt[3])], reverse=True)
-    except RuntimeError:
-        ka = kb = np.nan
-    return {"T09": np.log(2) / ka, "T10": np.log(2) / kb, "T11": cl, "T12": cl * mrt, "T13": mrt / 60.0}
+    # a two-exponential fit to a many-exponential curve has several local optima: start from a
+    # grid and keep the best, so that nearly equal curves give nearly equal half-lives
+    best, ka, kb = np.inf, np.nan, np.nan
+    y = np.log(c)
+    for fast in (0.03, 0.1, 0.3):
+        for slow in (0.0005, 0.002, 0.008):
+            try:
+                with warnings.catch_warnings():
+                    # only the rates are read: an inestimable covariance does not matter
+                    warnings.simplefilter("ignore", OptimizeWarning)
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    popt, _ = curve_fit(biexp, t, y, p0=(np.log(c[0]), fast, np.log(c[0] / 5), slow), maxfev=20000)
+            except RuntimeError:
+                continue
+            sse = float(np.sum((biexp(t, *popt) - y) ** 2))
+            if np.isfinite(sse) and sse < best:
+                best = sse
+                ka, kb = sorted([abs(popt[1]), abs(popt[3])], reverse=True)
+    return float(ka), float(kb)
 
 
 def protein_half_lives() -> dict:
@@ -198,7 +222,8 @@ def check_targets(ids=None, params: dict | None = None, product: str = "msc") ->
             ok = v == lo
         else:
             ok = bool(np.isfinite(v)) and v >= lo - 1e-12 and (hi is None or v <= hi + 1e-12)
-        rows.append({"id": tid, "quantity": q, "range": _rng(lo, hi, unit), "model": _fmt(v, unit), "pass": ok,
+        # a Python bool: NumPy's False is not ``False`` to an identity test
+        rows.append({"id": tid, "quantity": q, "range": _rng(lo, hi, unit), "model": _fmt(v, unit), "pass": bool(ok),
                      "value": v, "source": src})
     return rows
 

@@ -47,11 +47,15 @@ def members(product: str) -> list[dict]:
 
 
 def band(scenario, value: Callable[[BodyResult], float], q: tuple[float, float] = (5.0, 95.0),
-         times_min=None) -> tuple[float, float, float]:
-    """(low, median, high) percentiles of ``value(result)`` over the ensemble members."""
+         times_min=None, fixed: dict | None = None) -> tuple[float, float, float]:
+    """(low, median, high) percentiles of ``value(result)`` over the ensemble members.
+
+    ``fixed`` overrides every member (e.g. what a label method changes, which no fit moves).
+    """
     from . import simulate
     product = scenario.product.kind
-    vals = np.array([value(simulate(scenario, params=p or None, times_min=times_min)) for p in members(product)],
+    vals = np.array([value(simulate(scenario, params={**p, **(fixed or {})} or None, times_min=times_min))
+                     for p in members(product)],
                     dtype=float)
     lo, mid, hi = np.nanpercentile(vals, [q[0], 50.0, q[1]])
     return float(lo), float(mid), float(hi)
