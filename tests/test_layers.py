@@ -15,7 +15,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tropism"
 
 #: layer → what it may not import (the layers below it)
 FORBIDDEN = {
-    "model": ("body", "tissue", "simulation", "run", "io", "cli", "bench", "parity"),
+    "model": ("library", "body", "tissue", "simulation", "run", "io", "cli", "bench", "parity"),
+    "library": ("body", "tissue", "simulation", "run", "io", "cli", "bench", "parity"),
     "body": ("tissue", "simulation", "run", "io", "cli", "bench", "parity"),
     "tissue": ("body", "simulation", "run", "io", "cli", "bench", "parity"),
     "simulation": ("run", "io", "cli", "bench", "parity"),

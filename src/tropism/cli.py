@@ -1,4 +1,4 @@
-"""Command line: ``tropism run``, ``tropism check``, ``tropism bench``."""
+"""Command line: ``tropism run``, ``check``, ``bench``, ``body``, ``reference``."""
 
 from __future__ import annotations
 
@@ -86,8 +86,15 @@ def run(
 
 
 @app.command()
-def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML to validate.")) -> None:
-    """Load and validate a model without running it; print what it holds."""
+def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML or scenario TOML to validate.")) -> None:
+    """Load and validate a model or a scenario without running it; print what it holds."""
+    if model_path.suffix.lower() == ".toml":
+        from .resolve import load_and_check
+        e = load_and_check(model_path)
+        tumour = f"{e.tumour.line} in {e.tumour.site}" if e.tumour else "no tumour"
+        out.print(f"{model_path}: {e.host.species} ({e.host.immune}), {tumour}; {len(e.treatment)} treatment(s), "
+                  f"{len(e.intervention)} intervention(s); {e.simulation.duration_h:g} h, seed {e.simulation.seed}")
+        return
     from .tissue.support import check_memory, not_simulated
     model = _load(model_path)
     check_memory(model)
@@ -192,6 +199,16 @@ def body(
         # range is a finding about a mechanism, reported as such
         if any(r["pass"] is False for r in rows):
             raise typer.Exit(1)
+
+
+@app.command()
+def reference(
+    out_path: Path = typer.Option(Path("docs/model-reference.md"), "--out", help="Where to write the page."),
+) -> None:
+    """Write the model reference (every library number with its unit and source) from the library."""
+    from .io.model_reference import write
+    write(out_path)
+    out.print(f"wrote {out_path}")
 
 
 def main() -> None:

@@ -228,7 +228,7 @@ def passes(row: dict, value: float, high: float | None = None) -> bool:
     top = value if high is None else high
     if not (math.isfinite(value) and math.isfinite(top)):
         return False
-    return value <= b and top >= a
+    return bool(value <= b and top >= a)
 
 
 def check_test_set(bands: bool = True) -> list[dict]:
