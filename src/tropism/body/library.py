@@ -6,13 +6,13 @@ source is refused, so the library cannot silently grow unsourced parameters.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 from ..errors import TropismInputError
+from ..files import read_toml
 
 #: Organs every species file must define, in the order the model lays them out.
 ORGANS = ("lungs", "heart", "brain", "liver", "spleen", "kidneys", "gut", "bone_marrow", "muscle", "rest")
@@ -26,13 +26,7 @@ def _library_dir() -> Path:
 
 
 def _read(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise TropismInputError("library file missing", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TropismInputError(f"not valid TOML: {exc}", file=str(path)) from None
+    return read_toml(path, "library file")
 
 
 def _value(table: dict, key: str, path: Path, prefix: str = "") -> float:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import tomllib
 from pathlib import Path
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import TropismInputError
+from ..files import read_toml
 from .library import ORGANS, load_conditions
 
 TUMOUR_SITES = ("brain", "subcutaneous", "lung", "breast")
@@ -158,15 +158,7 @@ def load_scenario(path: str | Path) -> Scenario:
     TropismInputError
         If the file is missing, not TOML, or a field is wrong (names file, field, value and what is allowed).
     """
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise TropismInputError("scenario file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TropismInputError(f"not valid TOML: {exc}", file=str(path)) from None
-    return scenario_from_dict(data, file=str(path))
+    return scenario_from_dict(read_toml(path, "scenario file"), file=str(path))
 
 
 def scenario_from_dict(data: dict, file: str | None = None) -> Scenario:

@@ -26,14 +26,7 @@ def _tissue_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One number (or text) of the library with where it comes from."""
-
-    table: str
-    entity: str
-    parameter: str
-    value: float | str
-    unit: str
+class _Sourced:
     source: str
     status: str
     fitted_to: str
@@ -43,23 +36,29 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class LibraryRule:
+class Entry(_Sourced):
+    """One number (or text) of the library with where it comes from (``source``, ``status``
+    V/U/F, ``fitted_to``, ``notes``, and the ``file`` and ``line`` it was read from)."""
+
+    table: str = ""
+    entity: str = ""
+    parameter: str = ""
+    value: float | str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class LibraryRule(_Sourced):
     """A mechanism as a CBHG rule row, with its reference."""
 
-    cell_type: str
-    signal: str
-    direction: str
-    behaviour: str
-    max_response: float
-    half_max: float
-    hill_power: float
-    applies_to_dead: bool
-    source: str
-    status: str
-    fitted_to: str
-    notes: str
-    file: str
-    line: int
+    cell_type: str = ""
+    signal: str = ""
+    direction: str = ""
+    behaviour: str = ""
+    max_response: float = 0.0
+    half_max: float = 1.0
+    hill_power: float = 1.0
+    applies_to_dead: bool = False
 
 
 class Catalogue:
@@ -155,8 +154,8 @@ def _entry(table: str, path: Path, line: int, row: dict, defs: dict) -> Entry:
         if "choices" in d and text not in d["choices"]:
             raise TropismInputError("value not allowed", file=str(path), field=f"{where}: value ({name})", value=text,
                                     allowed=", ".join(d["choices"]))
-    return Entry(table, row["entity"].strip(), name, value, row["unit"], row["source"].strip(), row["status"],
-                 row["fitted_to"].strip(), row["notes"].strip(), str(path), line)
+    return Entry(row["source"].strip(), row["status"], row["fitted_to"].strip(), row["notes"].strip(), str(path), line,
+                 table=table, entity=row["entity"].strip(), parameter=name, value=value, unit=row["unit"])
 
 
 def load_catalogue(directory: str | Path | None = None) -> Catalogue:
@@ -220,8 +219,9 @@ def load_rules(path: str | Path | None = None) -> list[LibraryRule]:
         if row["applies_to_dead"] not in ("0", "1"):
             raise TropismInputError("applies_to_dead is 0 or 1", file=str(path), field=f"{where}: applies_to_dead",
                                     value=row["applies_to_dead"], allowed="0, 1")
-        out.append(LibraryRule(row["cell_type"].strip(), row["signal"].strip(), row["direction"],
-                               row["behaviour"].strip(), nums["max_response"], nums["half_max"], nums["hill_power"],
-                               row["applies_to_dead"] == "1", row["source"].strip(), row["status"],
-                               row["fitted_to"].strip(), row["notes"].strip(), str(path), line))
+        out.append(LibraryRule(row["source"].strip(), row["status"], row["fitted_to"].strip(), row["notes"].strip(),
+                               str(path), line, cell_type=row["cell_type"].strip(), signal=row["signal"].strip(),
+                               direction=row["direction"], behaviour=row["behaviour"].strip(),
+                               max_response=nums["max_response"], half_max=nums["half_max"],
+                               hill_power=nums["hill_power"], applies_to_dead=row["applies_to_dead"] == "1"))
     return out

@@ -14,13 +14,13 @@ misspelt field name gets "did you mean".
 from __future__ import annotations
 
 import difflib
-import tomllib
 from pathlib import Path
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import TropismInputError
+from ..files import read_toml
 
 SPECIES = ("mouse", "rat", "human")
 IMMUNE = ("competent", "nude", "scid", "nsg", "nk_depleted")
@@ -289,12 +289,4 @@ def load_experiment(path: str | Path) -> Experiment:
         For a missing file, bad TOML, or a field that is wrong: names the file, the field, the
         value and what is allowed.
     """
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise TropismInputError("scenario file not found", file=str(path)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TropismInputError(f"not valid TOML: {exc}", file=str(path)) from None
-    return experiment_from_dict(data, file=str(path))
+    return experiment_from_dict(read_toml(path, "scenario file"), file=str(path))
