@@ -40,7 +40,7 @@ def _load(model_path: Path):
 
 @app.command()
 def run(
-    model_path: Optional[Path] = typer.Argument(None, help="PhysiCell settings XML (or a folder holding PhysiCell_settings.xml); not needed with --resume."),
+    model_path: Optional[Path] = typer.Argument(None, help="PhysiCell settings XML (or a folder holding PhysiCell_settings.xml), or a scenario TOML; not needed with --resume."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: the model's save folder)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Kernel threads (results do not depend on it)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the model's)."),
@@ -48,7 +48,7 @@ def run(
     png: bool = typer.Option(True, "--png/--no-png", help="Write a PNG snapshot per full save."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this output folder from its last full save (checkpoint.npz)."),
 ) -> None:
-    """Run a PhysiCell model and write PhysiCell-compatible output."""
+    """Run a PhysiCell model or a scenario and write PhysiCell-compatible output."""
     from .run import run_model
     if resume is not None:
         from .io.checkpoint import read_checkpoint
@@ -60,7 +60,16 @@ def run(
     elif model_path is None:
         raise TropismInputError("a model is needed", field="MODEL", value=None,
                                 allowed="a PhysiCell settings XML, or --resume OUTPUT_FOLDER")
-    model = _load(model_path)
+    body = link = None
+    if model_path.suffix.lower() == ".toml":
+        # a scenario: resolved against the library into the tissue model, the body and their link
+        from .resolve import build, load_and_check
+        resolved = build(load_and_check(model_path), file=str(model_path))
+        model, body, link = resolved.model, resolved.body, resolved.link
+        if out_dir is None:
+            out_dir = Path("output") / model_path.stem
+    else:
+        model = _load(model_path)
     if max_time is not None:
         model.clocks = model.clocks.model_copy(update={"max_time": max_time})
     end = model.clocks.max_time
@@ -76,7 +85,7 @@ def run(
                 bar.update(task, completed=t, t=t, agents=agents, rate=rate)
 
             summary = run_model(model, out_dir, seed=seed, threads=threads, png=png, progress=progress,
-                                resume=resume is not None)
+                                resume=resume is not None, body=body, link=link)
     for w in caught:
         _warn(str(w.message))
     state = "interrupted at" if summary.interrupted else "finished at"
@@ -89,11 +98,17 @@ def run(
 def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML or scenario TOML to validate.")) -> None:
     """Load and validate a model or a scenario without running it; print what it holds."""
     if model_path.suffix.lower() == ".toml":
-        from .resolve import load_and_check
+        from .resolve import build, load_and_check
         e = load_and_check(model_path)
+        built = build(e, file=str(model_path))
         tumour = f"{e.tumour.line} in {e.tumour.site}" if e.tumour else "no tumour"
         out.print(f"{model_path}: {e.host.species} ({e.host.immune}), {tumour}; {len(e.treatment)} treatment(s), "
                   f"{len(e.intervention)} intervention(s); {e.simulation.duration_h:g} h, seed {e.simulation.seed}")
+        m = built.model
+        priors = sum(1 for p in m.provenance.values() if "[default prior]" in p.source)
+        out.print(f"  model: {', '.join(m.cell_type_names)}; {len(m.initial_cells):,} initial cells; {len(m.rules)} rules; "
+                  f"{len(m.provenance)} sourced numbers ({priors} default priors)"
+                  + ("; coupled to the body" if built.link else ""))
         return
     from .tissue.support import check_memory, not_simulated
     model = _load(model_path)

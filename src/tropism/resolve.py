@@ -90,3 +90,281 @@ def load_and_check(path: str | Path) -> Experiment:
     e = load_experiment(path)
     check_experiment(e, file=str(path))
     return e
+
+
+# ---------------------------------------------------------------------------------------------
+# building the model: scenario + library -> tissue Model, body scenario, coupling
+
+#: substrates every scenario model carries: oxygen (mmHg) and the factors the library's rules read
+SUBSTRATES = ("oxygen", "sdf1", "pdgfbb", "il6", "tnfa", "vegf")
+#: pg per 1e6 cells per 24 h -> net export per cell in (ng/mL)·µm³/min: 1 pg = 1e9 (ng/mL)·µm³
+PG_PER_1E6_PER_DAY = 1e9 / (1e6 * 1440.0)
+#: library secretion parameter -> substrate, per table
+SECRETION = {"cell_lines": {"sdf1_secretion_pg_per_1e6_cells_per_24h": "sdf1",
+                            "vegf_secretion_pg_per_1e6_cells_per_24h": "vegf",
+                            "tnfa_secretion_pg_per_1e6_cells_per_24h": "tnfa",
+                            "il6_secretion_pg_per_1e6_cells_per_24h": "il6"},
+             "msc_sources": {"vegf_pg_per_1e6_cells_per_24h": "vegf", "il6_pg_per_1e6_cells_per_24h": "il6",
+                             "sdf1_pg_per_1e6_cells_per_24h": "sdf1"}}
+#: blockade target -> (signal blocked in rules, cell roles whose rules read it)
+BLOCKS = {"cxcr4": ("sdf1", ("msc",)), "sdf1": ("sdf1", ("msc", "tumour")), "il6": ("il6", ("msc", "tumour")),
+          "vegf": ("vegf", ("msc", "tumour"))}
+
+
+class Resolved:
+    """A scenario resolved against the library.
+
+    Attributes
+    ----------
+    experiment : Experiment
+    model : tropism.model.Model
+        The tissue part (cell types, substrates, rules, initial cells, arrivals), every number
+        in ``model.provenance`` with its source.
+    body : tropism.body.Scenario or None
+        The whole-body part (the first treatment), or None without a treatment.
+    link : tropism.model.coupling.BodyLink or None
+    """
+
+    def __init__(self, experiment, model, body, link):
+        self.experiment, self.model, self.body, self.link = experiment, model, body, link
+
+
+def _record(prov: dict, path: str, unit: str, source: str, status: str, fitted_to: str = "") -> None:
+    from .model.provenance import ParameterSource
+    prov[path] = ParameterSource(unit=unit, source=source, status=status, fitted_to=fitted_to)
+
+
+def _number(cat, table: str, entity: str, parameter: str, default: dict | None, prov: dict, path: str,
+            convert=lambda v: v) -> float:
+    """The library's value (or the default prior), converted, recorded against ``path``."""
+    e = cat.get(table, entity, parameter) if entity else None
+    if e is not None and isinstance(e.value, float):
+        _record(prov, path, e.unit, f"{e.source} [library {table}: {entity}.{parameter}]", e.status, e.fitted_to)
+        return convert(e.value)
+    if default is None:
+        raise TropismInputError("no value in the library", field=f"{table}.{entity}.{parameter}")
+    _record(prov, path, default.get("unit", ""), f"{default['source']} [default prior]", default["status"])
+    return convert(float(default["value"]))
+
+
+def _disc(radius: float, spacing: float) -> "np.ndarray":
+    """Cell centres filling a disc (hexagonal packing), z = 0."""
+    import numpy as np
+    pts = []
+    dy = spacing * np.sqrt(3) / 2
+    n = int(radius // dy) + 1
+    for j in range(-n, n + 1):
+        y = j * dy
+        off = 0.5 * spacing * (j % 2)
+        m = int(radius // spacing) + 1
+        for i in range(-m, m + 1):
+            x = i * spacing + off
+            if x * x + y * y <= radius * radius:
+                pts.append((x, y, 0.0))
+    return np.array(pts, float).reshape(-1, 3)
+
+
+def _ball(radius: float, spacing: float) -> "np.ndarray":
+    """Cell centres filling a ball (hexagonal layers stacked at the close-packing height)."""
+    import numpy as np
+    dz = spacing * np.sqrt(2.0 / 3.0)
+    layers = []
+    for k in range(-int(radius // dz), int(radius // dz) + 1):
+        z = k * dz
+        r = np.sqrt(max(radius * radius - z * z, 0.0))
+        layer = _disc(r, spacing)
+        if k % 2:
+            layer = layer + np.array([spacing / 2, spacing / (2 * np.sqrt(3)), 0.0])
+        layer[:, 2] = z
+        layers.append(layer)
+    return np.concatenate(layers) if layers else np.zeros((0, 3))
+
+
+def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
+    """Resolve a checked scenario into a tissue model, a body scenario and their coupling.
+
+    The tumour line becomes a cell type whose cycle rate is ln 2 over its doubling time, whose
+    volume is that of a sphere of its diameter, and whose secretion is the library's per-cell
+    rate (pg per 1e6 cells per 24 h → (ng/mL)·µm³/min). Each MSC source becomes a cell type that
+    arrives from the body at vessel sites. The library's rules apply by role (``tumour``,
+    ``msc``). Where the library has no measurement the value comes from
+    ``library/tissue/defaults.toml`` (PhysiCell's priors); either way ``model.provenance`` says
+    which.
+
+    Parameters
+    ----------
+    e : Experiment
+        A scenario that passed :func:`check_experiment`.
+    """
+    import numpy as np
+    from .library import load_catalogue, load_defaults, load_rules
+    from .model import Model
+    from .model.domain import Clocks, Domain, RunOptions, SaveOptions
+    from .model.model import InitialCells
+    from .model.phenotype import (AdvancedChemotaxis, CellType, Cycle, Motility, PhaseLink, SecretionParameters,
+                                  Volume)
+    from .model.reactions import Arrival, Intervention
+    from .model.rules import Rule
+    from .model.substrates import Substrate
+
+    check_experiment(e, file=file, catalogue=catalogue)
+    cat = catalogue or load_catalogue()
+    dflt = load_defaults()
+    prov: dict = {}
+    sim = e.simulation
+    half = sim.domain_um / 2
+    three_d = e.tumour is not None and e.tumour.dimensions == 3
+    domain = Domain(x_min=-half, x_max=half, y_min=-half, y_max=half,
+                    z_min=-half if three_d else -sim.voxel_um / 2, z_max=half if three_d else sim.voxel_um / 2,
+                    dx=sim.voxel_um, dy=sim.voxel_um, dz=sim.voxel_um, use_2d=not three_d)
+    d = dflt["domain"]
+    clocks = Clocks(max_time=sim.duration_h * 60.0, dt_diffusion=d["dt_diffusion_min"]["value"],
+                    dt_mechanics=d["dt_mechanics_min"]["value"], dt_phenotype=d["dt_phenotype_min"]["value"])
+
+    substrates = []
+    for name in SUBSTRATES:
+        D = _number(cat, "substrates", name, "diffusion_coefficient_um2_per_min", None, prov,
+                    f"substrates[{name}].diffusion_coefficient")
+        k = _number(cat, "substrates", name, "decay_rate_per_min", None, prov, f"substrates[{name}].decay_rate")
+        if name == "oxygen":
+            o2 = d["oxygen_boundary_mmHg"]
+            _record(prov, "substrates[oxygen].dirichlet_value", "mmHg", o2["source"] + " [default prior]", o2["status"])
+            substrates.append(Substrate(name=name, units="mmHg", diffusion_coefficient=D, decay_rate=k,
+                                        initial_condition=o2["value"], dirichlet_enabled=True,
+                                        dirichlet_value=o2["value"]))
+        else:
+            substrates.append(Substrate(name=name, units="ng/mL", diffusion_coefficient=D, decay_rate=k))
+
+    types, roles = [], {"tumour": [], "msc": []}
+
+    def secretion(table, entity, type_name, o2_default):
+        sec = {s: SecretionParameters() for s in SUBSTRATES}
+        # no line- or source-specific oxygen uptake in the library yet: the default prior
+        u = _number(cat, table, None, "", o2_default, prov, f"cell_types[{type_name}].secretion[oxygen].uptake_rate")
+        sec["oxygen"] = SecretionParameters(uptake_rate=u)
+        for parameter, sub in SECRETION[table].items():
+            if cat.get(table, entity, parameter) is not None:
+                rate = _number(cat, table, entity, parameter, None, prov,
+                               f"cell_types[{type_name}].secretion[{sub}].net_export_rate",
+                               convert=lambda v: v * PG_PER_1E6_PER_DAY)
+                sec[sub] = SecretionParameters(net_export_rate=rate)
+        return sec
+
+    if e.tumour is not None:
+        line, name = e.tumour.line, e.tumour.line
+        td = dflt["tumour"]
+        doubling = _number(cat, "cell_lines", line, "doubling_time_in_vitro_h", td["doubling_time_h"], prov,
+                           f"cell_types[{name}].cycle.links[0].rate", convert=lambda h: np.log(2) / (h * 60.0))
+        vol = _number(cat, "cell_lines", line, "cell_diameter_um", td["cell_volume_um3"], prov,
+                      f"cell_types[{name}].volume.total",
+                      convert=lambda dd: np.pi / 6 * dd ** 3 if dd < 100 else dd)
+        types.append(CellType(name=name, id=len(types),
+                              cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=doubling)]),
+                              volume=Volume(total=vol, nuclear=vol * 540.0 / 2494.0),
+                              secretion=secretion("cell_lines", line, name, td["oxygen_uptake_per_min"])))
+        roles["tumour"].append(name)
+    sources = sorted({t.source for t in e.treatment if t.product == "msc"})
+    md = dflt["msc"]
+    for src in sources:
+        name = f"msc_{src}"
+        vol = _number(cat, "msc_sources", src, "diameter_um", md["cell_volume_um3"], prov,
+                      f"cell_types[{name}].volume.total", convert=lambda dd: np.pi / 6 * dd ** 3 if dd < 100 else dd)
+        speed = _number(cat, "msc_sources", src, "random_speed_um_per_min", md["speed_um_per_min"], prov,
+                        f"cell_types[{name}].motility.speed")
+        pers = _number(cat, "msc_sources", src, "persistence_time_min", md["persistence_time_min"], prov,
+                       f"cell_types[{name}].motility.persistence_time")
+        _record(prov, f"cell_types[{name}].motility.migration_bias", "", md["migration_bias"]["source"] + " [default prior]",
+                md["migration_bias"]["status"])
+        # CBHG "chemotactic response to X" rules set these sensitivities; they start at 0
+        adv = AdvancedChemotaxis(enabled=True, sensitivities={s: 0.0 for s in SUBSTRATES})
+        types.append(CellType(name=name, id=len(types), cycle=Cycle(code=5, name="live",
+                                                                      links=[PhaseLink(start=0, end=0, rate=0.0)]),
+                              volume=Volume(total=vol, nuclear=vol * 540.0 / 2494.0),
+                              motility=Motility(enabled=True, speed=speed, persistence_time=pers,
+                                                migration_bias=md["migration_bias"]["value"], advanced_chemotaxis=adv),
+                              secretion=secretion("msc_sources", src, name, md["oxygen_uptake_per_min"])))
+        roles["msc"].append(name)
+
+    rules = []
+    for r in load_rules():
+        for type_name in roles.get(r.cell_type, [r.cell_type] if r.cell_type in [t.name for t in types] else []):
+            rules.append(Rule(cell_type=type_name, signal=r.signal, direction=r.direction, behavior=r.behaviour,
+                              saturation=r.max_response, half_max=r.half_max, hill_power=r.hill_power,
+                              applies_to_dead=r.applies_to_dead, source=f"{r.file}:{r.line} ({r.source})",
+                              line=r.line))
+
+    cells = InitialCells()
+    if e.tumour is not None:
+        spacing = (types[0].volume.total * 6 / np.pi) ** (1 / 3)
+        fill = _ball if three_d else _disc
+        if e.tumour.radius_um is not None:
+            pos = fill(min(e.tumour.radius_um, half - sim.voxel_um), spacing)
+        else:
+            # the n cells nearest the centre of a packing wide enough to hold them
+            r = spacing
+            pos = fill(r, spacing)
+            while len(pos) < e.tumour.cells:
+                r *= 1.2
+                pos = fill(r, spacing)
+            pos = pos[np.argsort(np.linalg.norm(pos, axis=1), kind="stable")[: e.tumour.cells]]
+        cells = InitialCells(positions=pos, types=np.zeros(len(pos), dtype=np.int64))
+
+    interventions = []
+    for iv in e.intervention:
+        if iv.kind == "blockade" and iv.target in BLOCKS:
+            signal, who = BLOCKS[iv.target]
+            interventions.append(Intervention(kind="block_signal", target=signal,
+                                              cell_types=[n for role in who for n in roles[role]],
+                                              efficacy=iv.efficacy, source=f"scenario intervention {iv.target}",
+                                              status="V"))
+    arrivals = [Arrival(cell_type=n, weight="", source="body model (coupled)", status="F") for n in roles["msc"]]
+    model = Model(domain=domain, clocks=clocks, save=SaveOptions(full_data_interval=sim.save_every_h * 60.0,
+                                                                  svg_interval=sim.save_every_h * 60.0),
+                  options=RunOptions(random_seed=sim.seed), substrates=substrates, cell_types=types,
+                  initial_cells=cells, rules=rules, arrivals=arrivals, interventions=interventions,
+                  provenance=prov, source=file or "")
+    body, link = _body(e, roles)
+    return Resolved(e, model, body, link)
+
+
+#: scenario tumour site -> body-model site (a lung tumour is fed by bronchial, systemic arteries)
+BODY_SITES = {"brain": "brain", "subcutaneous": "subcutaneous", "lung": "lung", "breast": "breast"}
+
+
+def _body(e: Experiment, roles: dict):
+    """The first treatment as a body scenario, and the link that brings its cells to the tissue."""
+    import numpy as np
+    from .body.scenario import scenario_from_dict
+    from .model.coupling import BodyLink
+    if not e.treatment:
+        return None, None
+    t = e.treatment[0]
+    times = sorted(t.times_h)
+    gaps = np.diff(times)
+    if len(times) > 1 and not np.allclose(gaps, gaps[0]):
+        raise TropismInputError("the body model takes evenly spaced doses", field="treatment[0].times_h",
+                                value=list(times), allowed="times with one interval, e.g. [0, 24, 48]")
+    sc = {"species": e.host.species, "dose": t.dose, "duration_h": e.simulation.duration_h,
+          "product": {"kind": t.product}, "route": {"kind": t.route},
+          "schedule": {"doses": len(times), "interval_h": float(gaps[0]) if len(times) > 1 else 24.0,
+                       "infusion_min": t.infusion_min},
+          "inflammation": {k: v for k, v in e.host.inflamed.items() if k != "tumour"},
+          "conditions": list(e.host.conditions)}
+    if e.host.body_weight_g:
+        sc["body_weight_g"] = e.host.body_weight_g
+    if t.product == "drug":
+        sc["product"]["name"] = t.name
+    if t.artery:
+        sc["route"]["artery"] = t.artery
+    if e.tumour is not None and e.tumour.site in BODY_SITES:
+        r_um = e.tumour.radius_um or 0.5 * (e.tumour.cells * 2494.0 * 6 / np.pi) ** (1 / 3)
+        sc["tumour"] = {"site": BODY_SITES[e.tumour.site], "volume_mm3": max(4 / 3 * np.pi * (r_um / 1000) ** 3, 1e-3),
+                        "inflammation": e.host.inflamed.get("tumour", 1.0)}
+    if any(t.times_h[0] > 0 for t in e.treatment[:1]):
+        raise TropismInputError("the coupled body model starts with the first dose", field="treatment[0].times_h",
+                                value=list(t.times_h), allowed="a first dose at 0 h")
+    body = scenario_from_dict(sc)
+    link = None
+    if t.product == "msc" and e.tumour is not None and e.tumour.site in BODY_SITES:
+        link = BodyLink(product_type=f"msc_{t.source}", tumour_types=roles["tumour"])
+    return body, link

@@ -15,6 +15,8 @@ load_rules() -> list[LibraryRule]
 
 from __future__ import annotations
 
-from .catalogue import TABLES, Catalogue, Entry, LibraryRule, load_catalogue, load_rules, parameter_definitions
+from .catalogue import (TABLES, Catalogue, Entry, LibraryRule, load_catalogue, load_defaults, load_rules,
+                        parameter_definitions)
 
-__all__ = ["TABLES", "Catalogue", "Entry", "LibraryRule", "load_catalogue", "load_rules", "parameter_definitions"]
+__all__ = ["TABLES", "Catalogue", "Entry", "LibraryRule", "load_catalogue", "load_defaults", "load_rules",
+           "parameter_definitions"]

@@ -225,3 +225,21 @@ def load_rules(path: str | Path | None = None) -> list[LibraryRule]:
                                max_response=nums["max_response"], half_max=nums["half_max"],
                                hill_power=nums["hill_power"], applies_to_dead=row["applies_to_dead"] == "1"))
     return out
+
+
+@lru_cache(maxsize=1)
+def load_defaults() -> dict[str, dict[str, dict]]:
+    """``defaults.toml``: the priors a model takes where the library has no measurement
+    (section → name → {value, unit, source, status}); every entry must carry a source."""
+    from ..files import read_toml
+    path = _tissue_dir() / "defaults.toml"
+    data = read_toml(path, "library file")
+    for section, entries in data.items():
+        for name, e in entries.items():
+            if not isinstance(e, dict) or "value" not in e or not str(e.get("source", "")).strip():
+                raise TropismInputError("a default without a source", file=str(path), field=f"{section}.{name}",
+                                        value=e, allowed="{value, unit, source, status}")
+            if e.get("status") not in STATUSES:
+                raise TropismInputError("unknown status", file=str(path), field=f"{section}.{name}.status",
+                                        value=e.get("status"), allowed="V, U, F")
+    return data

@@ -34,7 +34,8 @@ _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]+)\])?")
 
 
 def resolve_path(obj: Any, path: str) -> Any:
-    """The value at a dotted path; ``name[key]`` picks a list item by its ``name`` or a dict entry.
+    """The value at a dotted path; ``name[key]`` picks a list item by its ``name`` (or, for
+    unnamed items, its position) or a dict entry.
 
     Raises ``ValueError`` naming the first step that does not exist.
     """
@@ -49,6 +50,11 @@ def resolve_path(obj: Any, path: str) -> Any:
             continue
         if isinstance(current, dict) and key in current:
             current = current[key]
+        elif isinstance(current, list) and key.isdigit() and not any(getattr(i, "name", None) == key for i in current):
+            # an item without a name (a cycle's phase link) is picked by its position
+            if int(key) >= len(current):
+                raise ValueError(f"provenance: no parameter {path!r} (no {m.group(1)} item {key})")
+            current = current[int(key)]
         elif isinstance(current, list):
             found = [item for item in current if getattr(item, "name", None) == key]
             if not found:

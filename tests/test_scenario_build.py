@@ -1,0 +1,121 @@
+"""A scenario resolved against the library into a tissue model, a body scenario and their link
+(issue 10): every number traced to the library or to a declared prior."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tropism.library import load_catalogue, load_defaults
+from tropism.model.experiment import experiment_from_dict, load_experiment
+from tropism.resolve import PG_PER_1E6_PER_DAY, build
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def glioma():
+    return build(load_experiment(EXAMPLES / "glioma_msc_ia_same_side.toml"))
+
+
+def test_the_tumour_line_sets_cycle_and_volume_from_the_library(glioma):
+    cat = load_catalogue()
+    u87 = glioma.model.cell_types[0]
+    assert u87.name == "U87"
+    doubling = cat.get("cell_lines", "U87", "doubling_time_in_vitro_h").value
+    assert u87.cycle.links[0].rate == pytest.approx(math.log(2) / (doubling * 60))
+    d = cat.get("cell_lines", "U87", "cell_diameter_um").value
+    assert u87.volume.total == pytest.approx(math.pi / 6 * d ** 3)
+    src = glioma.model.provenance["cell_types[U87].cycle.links[0].rate"]
+    assert "U87.doubling_time_in_vitro_h" in src.source and src.status == "U"
+
+
+def test_a_missing_measurement_takes_the_declared_prior_and_says_so():
+    # GL261 has no doubling time in the library: the default prior, marked as such
+    e = experiment_from_dict({"host": {"species": "mouse"},
+                              "tumour": {"line": "GL261", "site": "brain", "hemisphere": "left", "cells": 100},
+                              "simulation": {"duration_h": 1, "domain_um": 400}})
+    r = build(e)
+    prior = load_defaults()["tumour"]["doubling_time_h"]
+    assert r.model.cell_types[0].cycle.links[0].rate == pytest.approx(math.log(2) / (prior["value"] * 60))
+    assert "[default prior]" in r.model.provenance["cell_types[GL261].cycle.links[0].rate"].source
+    assert len(r.model.initial_cells.positions) == 100 and r.body is None and r.link is None
+
+
+def test_secretion_is_converted_from_pg_per_million_cells_per_day():
+    # 1 pg = 1e9 (ng/mL)·µm³, so 1 pg per 1e6 cells per 24 h is 1e9 / (1e6 · 1440) per cell per min
+    assert PG_PER_1E6_PER_DAY == pytest.approx(0.69444, rel=1e-4)
+    e = experiment_from_dict({"host": {"species": "mouse"},
+                              "tumour": {"line": "LLC", "site": "subcutaneous", "cells": 10},
+                              "treatment": [{"product": "msc", "source": "adipose", "dose": 1e5, "route": "iv"}],
+                              "simulation": {"duration_h": 1, "domain_um": 400}})
+    r = build(e)
+    msc = next(t for t in r.model.cell_types if t.name == "msc_adipose")
+    vegf = load_catalogue().get("msc_sources", "adipose", "vegf_pg_per_1e6_cells_per_24h").value
+    assert msc.secretion["vegf"].net_export_rate == pytest.approx(vegf * PG_PER_1E6_PER_DAY)
+    assert r.link.product_type == "msc_adipose" and r.model.arrivals[0].cell_type == "msc_adipose"
+
+
+def test_every_library_rule_applies_to_its_role_and_every_number_has_a_source(glioma):
+    m = glioma.model
+    roles = {"tumour": ["U87"], "msc": ["msc_bone_marrow"]}
+    from tropism.library import load_rules
+    expected = sum(len(roles[r.cell_type]) for r in load_rules() if r.cell_type in roles)
+    assert len(m.rules) == expected
+    assert all(r.signal_kind and r.behaviour_kind for r in m.rules)    # resolved by the model
+    assert m.provenance and all(p.source for p in m.provenance.values())
+
+
+def test_a_cxcr4_blockade_blocks_the_msc_sdf1_rules():
+    r = build(load_experiment(EXAMPLES / "subcutaneous_cxcr4_blockade.toml"))
+    (iv,) = r.model.interventions
+    assert iv.kind == "block_signal" and iv.target == "sdf1" and iv.cell_types == ["msc_bone_marrow"]
+    assert iv.efficacy == 0.9
+
+
+def test_the_body_gets_the_route_schedule_and_tumour(glioma):
+    b = glioma.body
+    assert b.species == "rat" and b.route.kind == "ia" and b.route.artery == "brain"
+    assert b.tumour.site == "brain" and b.tumour.volume_mm3 == pytest.approx(4 / 3 * np.pi * 0.4 ** 3)
+    e = experiment_from_dict({"host": {"species": "mouse"},
+                              "tumour": {"line": "4T1", "site": "subcutaneous", "cells": 10},
+                              "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e5, "route": "iv",
+                                             "times_h": [0, 24, 48]}],
+                              "simulation": {"duration_h": 72, "domain_um": 400}})
+    b = build(e).body
+    assert b.schedule.doses == 3 and b.schedule.interval_h == 24
+    from tropism.errors import TropismInputError
+    e2 = e.model_copy(update={"treatment": (e.treatment[0].model_copy(update={"times_h": (0.0, 24.0, 60.0)}),)})
+    with pytest.raises(TropismInputError, match="evenly spaced"):
+        build(e2)
+
+
+def test_tropism_run_runs_a_scenario_coupled_to_the_body(tmp_path):
+    import subprocess
+    import sys
+    out = tmp_path / "run"
+    r = subprocess.run([sys.executable, "-m", "tropism.cli", "run", str(EXAMPLES / "glioma_msc_iv.toml"),
+                        "--max-time", "30", "--out", str(out), "--no-png"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (out / "exchange.csv").is_file() and (out / "body.csv").is_file() and (out / "final.xml").is_file()
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_a_starting_size_in_cells_places_that_many_without_overlap(dims):
+    e = experiment_from_dict({"host": {"species": "mouse"},
+                              "tumour": {"line": "LLC", "site": "subcutaneous", "cells": 300, "dimensions": dims},
+                              "simulation": {"duration_h": 1, "domain_um": 600}})
+    m = build(e).model
+    pos = m.initial_cells.positions
+    assert len(pos) == 300
+    if dims == 2:
+        assert np.all(pos[:, 2] == 0)
+    else:
+        assert np.ptp(pos[:, 2]) > 0
+    from scipy.spatial.distance import pdist
+    d_cell = (m.cell_types[0].volume.total * 6 / np.pi) ** (1 / 3)
+    assert pdist(pos).min() >= 0.99 * d_cell
