@@ -119,3 +119,28 @@ def test_a_starting_size_in_cells_places_that_many_without_overlap(dims):
     from scipy.spatial.distance import pdist
     d_cell = (m.cell_types[0].volume.total * 6 / np.pi) ** (1 / 3)
     assert pdist(pos).min() >= 0.99 * d_cell
+
+
+def test_timeseries_counts_what_the_run_holds(tmp_path):
+    """The tidy series against counts taken straight from the run's own final state."""
+    import csv
+    from tropism.io.timeseries import TimeSeries
+    from tropism.run import run_model
+    e = experiment_from_dict({"host": {"species": "mouse"},
+                              "tumour": {"line": "LLC", "site": "subcutaneous", "cells": 200},
+                              "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e6, "route": "iv"}],
+                              "simulation": {"duration_h": 1, "domain_um": 600, "save_every_h": 0.5}})
+    r = build(e)
+    out = tmp_path / "run"
+    ts = TimeSeries(out, r.model, r.roles["tumour"], r.roles["msc"], r.hypoxic_mmHg)
+    run_model(r.model, out, png=False, body=r.body, link=r.link, extra_recorders=[ts])
+    rows = list(csv.DictReader((out / "timeseries.csv").read_text().splitlines()))
+    times = sorted({float(x["time_min"]) for x in rows if x["quantity"] == "tumour_live_cells"})
+    assert times == [0.0, 30.0, 60.0]                      # initial, one save, the end (not twice)
+    last = {x["quantity"]: float(x["value"]) for x in rows if float(x["time_min"]) == 60.0}
+    pops = list(csv.DictReader((out / "populations.csv").read_text().splitlines()))[-1]
+    assert float(pops["time_min"]) == 60.0 and last["tumour_live_cells"] == float(pops["LLC_live"])
+    assert last["msc_in_tumour:msc_bone_marrow"] <= float(pops["msc_bone_marrow_live"])
+    assert 0 <= last["hypoxic_fraction"] <= 1 and last["tumour_extent"] > 0
+    body = {x["quantity"]: float(x["value"]) for x in rows if x["quantity"].startswith("body_viable:")}
+    assert body and sum(body.values()) <= 1e6 * (1 + 1e-9)    # the body never holds more than was given

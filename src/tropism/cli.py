@@ -61,13 +61,17 @@ def run(
         raise TropismInputError("a model is needed", field="MODEL", value=None,
                                 allowed="a PhysiCell settings XML, or --resume OUTPUT_FOLDER")
     body = link = None
+    extra: list = []
     if model_path.suffix.lower() == ".toml":
         # a scenario: resolved against the library into the tissue model, the body and their link
+        from .io.timeseries import TimeSeries
         from .resolve import build, load_and_check
         resolved = build(load_and_check(model_path), file=str(model_path))
         model, body, link = resolved.model, resolved.body, resolved.link
         if out_dir is None:
             out_dir = Path("output") / model_path.stem
+        extra.append(TimeSeries(out_dir, model, resolved.roles["tumour"], resolved.roles["msc"],
+                                resolved.hypoxic_mmHg))
     else:
         model = _load(model_path)
     if max_time is not None:
@@ -85,7 +89,7 @@ def run(
                 bar.update(task, completed=t, t=t, agents=agents, rate=rate)
 
             summary = run_model(model, out_dir, seed=seed, threads=threads, png=png, progress=progress,
-                                resume=resume is not None, body=body, link=link)
+                                resume=resume is not None, body=body, link=link, extra_recorders=extra)
     for w in caught:
         _warn(str(w.message))
     state = "interrupted at" if summary.interrupted else "finished at"

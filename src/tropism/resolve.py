@@ -123,10 +123,16 @@ class Resolved:
     body : tropism.body.Scenario or None
         The whole-body part (the first treatment), or None without a treatment.
     link : tropism.model.coupling.BodyLink or None
+    roles : dict
+        ``"tumour"`` and ``"msc"`` → the cell-type names that play them.
+    hypoxic_mmHg : float
+        The library's hypoxic threshold (for the hypoxic fraction readout).
     """
 
-    def __init__(self, experiment, model, body, link):
+    def __init__(self, experiment, model, body, link, roles=None, hypoxic_mmHg=15.0):
         self.experiment, self.model, self.body, self.link = experiment, model, body, link
+        self.roles = roles or {"tumour": [], "msc": []}
+        self.hypoxic_mmHg = hypoxic_mmHg
 
 
 def _record(prov: dict, path: str, unit: str, source: str, status: str, fitted_to: str = "") -> None:
@@ -324,7 +330,8 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
                   initial_cells=cells, rules=rules, arrivals=arrivals, interventions=interventions,
                   provenance=prov, source=file or "")
     body, link = _body(e, roles)
-    return Resolved(e, model, body, link)
+    hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
+    return Resolved(e, model, body, link, roles, float(hyp.value) if hyp is not None else 15.0)
 
 
 #: scenario tumour site -> body-model site (a lung tumour is fed by bronchial, systemic arteries)

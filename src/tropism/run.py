@@ -45,7 +45,7 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
               threads: int | None = None, png: bool = True,
               progress: Callable[[float, int, float], None] | None = None,
               settings_xml_text: str | None = None, resume: bool = False,
-              body=None, link: BodyLink | None = None) -> RunSummary:
+              body=None, link: BodyLink | None = None, extra_recorders=()) -> RunSummary:
     """Run a model to its ``max_time``, writing PhysiCell-compatible output.
 
     Parameters
@@ -73,6 +73,9 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
     body, link : optional
         A body scenario (``tropism.body.Scenario``) and the :class:`BodyLink` that couples it;
         the run then also writes ``exchange.csv`` and ``body.csv``.
+    extra_recorders : sequence, optional
+        More recorders (e.g. :class:`tropism.io.timeseries.TimeSeries`); on ``resume`` their
+        ``load(out_dir, time)`` keeps what the interrupted run wrote.
 
     Returns
     -------
@@ -116,6 +119,10 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
         if resume:
             series.load(out, solver.time)
         recorders.append(series)
+    for r in extra_recorders:
+        if resume and hasattr(r, "load"):
+            r.load(out, solver.time)
+        recorders.append(r)
     recorders.append(Checkpoints(out, model, sha))
     res = sim.run(recorders, progress=progress, loop_step=k_start, saves=saves_start, resumed=resume)
     return RunSummary(out_dir=out, time=res.time, saves=res.saves, agents=res.agents, agent_steps=res.agent_steps,

@@ -1,0 +1,124 @@
+"""``timeseries.csv``: what a scenario run measured, one tidy row per (time, quantity).
+
+Columns: ``time_min, quantity, value, unit``. At every save the tissue gives tumour live and
+dead cells and volume, the MSCs of each product in the tumour and per area (per volume in
+3D) of tumour and of normal tissue, vessel density, mean oxygen and the hypoxic fraction, and
+each substrate's mean in the tumour. At every body exchange the body gives each organ's viable
+cells and label. The tumour region is the voxels that hold a live tumour cell. The file is
+rewritten whole at each save, so a killed run leaves a complete file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..tissue.states import LIVE
+from .physicell_output import atomic_write_bytes
+
+#: body state kinds that are live product, and those a label also counts
+VIABLE_KINDS = ("viable", "arrested", "tissue")
+LABEL_KINDS = VIABLE_KINDS + ("debris",)
+
+
+class TimeSeries:
+    """The recorder (see the module docstring).
+
+    Parameters
+    ----------
+    out_dir : path
+    model : Model
+    tumour_types, msc_types : list of str
+        Cell types that make up the tumour, and the MSC products.
+    hypoxic_mmHg : float
+        Oxygen below which a voxel counts as hypoxic.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float) -> None:
+        self.path = Path(out_dir) / "timeseries.csv"
+        names = model.cell_type_names
+        self.tumour = [names.index(t) for t in tumour_types]
+        self.msc = [(t, names.index(t)) for t in msc_types]
+        self.subs = model.substrate_names
+        self.units = {s.name: s.units for s in model.substrates}
+        self.hypoxic = hypoxic_mmHg
+        d = model.domain
+        self.two_d = d.use_2d
+        self.cell_measure = d.dx * d.dy / 1e6 if d.use_2d else d.dx * d.dy * d.dz / 1e9   # mm² or mm³
+        self.per = "mm^2" if d.use_2d else "mm^3"
+        self.per_name = "mm2" if d.use_2d else "mm3"
+        self.rows: list[tuple[float, str, float, str]] = []
+        self.saved_at: float | None = None
+
+    def load(self, out_dir: str | os.PathLike, until: float) -> None:
+        """Continue the file of a resumed run: keep its rows up to ``until`` (min)."""
+        path = Path(out_dir) / "timeseries.csv"
+        if not path.is_file():
+            return
+        for ln in path.read_text().splitlines()[1:]:
+            t, q, v, u = ln.split(",")
+            if float(t) <= until + 1e-9:
+                self.rows.append((float(t), q, float(v), u))
+        saved = [t for t, q, _, _ in self.rows if q == "tumour_live_cells"]
+        self.saved_at = max(saved) if saved else None
+
+    def _add(self, t: float, quantity: str, value: float, unit: str) -> None:
+        self.rows.append((float(t), quantity, float(value), unit))
+
+    def save(self, snap) -> None:
+        s = snap.solver
+        a = s.agents
+        n = a.n
+        t = s.time
+        if self.saved_at is not None and abs(t - self.saved_at) < 1e-9:
+            return  # the final state at the time of the last regular save: already recorded
+        self.saved_at = t
+        types, live = a.type[:n], a.death_state[:n] == LIVE
+        is_tumour = np.isin(types, self.tumour)
+        self._add(t, "tumour_live_cells", np.sum(is_tumour & live), "cells")
+        self._add(t, "tumour_dead_cells", np.sum(is_tumour & ~live), "cells")
+        self._add(t, "tumour_volume", a.volume[:n][is_tumour & live].sum() / 1e9, "mm^3")
+        region = np.zeros(s.mesh.n_voxels, bool)
+        region[a.voxel[:n][is_tumour & live]] = True
+        n_in, n_out = int(region.sum()), int((~region).sum())
+        self._add(t, "tumour_extent", n_in * self.cell_measure, self.per)
+        for name, k in self.msc:
+            here = (types == k) & live
+            inside = region[a.voxel[:n][here]]
+            self._add(t, f"msc_in_tumour:{name}", inside.sum(), "cells")
+            self._add(t, f"msc_per_{self.per_name}_tumour:{name}",
+                      inside.sum() / (n_in * self.cell_measure) if n_in else np.nan, f"cells/{self.per}")
+            self._add(t, f"msc_per_{self.per_name}_normal:{name}",
+                      (~inside).sum() / (n_out * self.cell_measure) if n_out else np.nan, f"cells/{self.per}")
+        self._add(t, "vessel_density", float(np.mean(s.vessel_density)), "1/um")
+        fields = s.flat_fields
+        if "oxygen" in self.subs:
+            o2 = fields[self.subs.index("oxygen")]
+            self._add(t, "oxygen_mean", o2.mean(), self.units["oxygen"])
+            where = o2[region] if n_in else o2
+            self._add(t, "hypoxic_fraction", np.mean(where < self.hypoxic), "fraction")
+        for j, name in enumerate(self.subs):
+            self._add(t, f"tumour_mean:{name}", fields[j][region].mean() if n_in else np.nan, self.units[name])
+        self._write()
+
+    def exchange(self, to_tissue, to_body, body) -> None:
+        per_organ: dict[str, list[float]] = {}
+        for (comp, kind), amount in body.amounts().items():
+            v = per_organ.setdefault(comp, [0.0, 0.0])
+            if kind in VIABLE_KINDS:
+                v[0] += amount
+            if kind in LABEL_KINDS:
+                v[1] += amount
+        for comp, (viable, label) in per_organ.items():
+            self._add(to_body.time, f"body_viable:{comp}", viable, "cells")
+            self._add(to_body.time, f"body_label:{comp}", label, "cells")
+
+    def finish(self, snap) -> None:
+        self._write()
+
+    def _write(self) -> None:
+        lines = ["time_min,quantity,value,unit"]
+        lines += [f"{t:.6g},{q},{v:.9g},{u}" for t, q, v, u in self.rows]
+        atomic_write_bytes(self.path, ("\n".join(lines) + "\n").encode())
