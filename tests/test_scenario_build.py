@@ -144,3 +144,15 @@ def test_timeseries_counts_what_the_run_holds(tmp_path):
     assert 0 <= last["hypoxic_fraction"] <= 1 and last["tumour_extent"] > 0
     body = {x["quantity"]: float(x["value"]) for x in rows if x["quantity"].startswith("body_viable:")}
     assert body and sum(body.values()) <= 1e6 * (1 + 1e-9)    # the body never holds more than was given
+
+
+def test_a_second_treatment_is_refused_until_the_body_carries_two_products():
+    from tropism.errors import TropismInputError
+    e = experiment_from_dict({"host": {"species": "mouse"},
+                              "tumour": {"line": "LLC", "site": "subcutaneous", "cells": 10},
+                              "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e5, "route": "iv"},
+                                            {"product": "exosome", "dose": 1e9, "route": "iv"}],
+                              "simulation": {"duration_h": 1, "domain_um": 400}})
+    with pytest.raises(TropismInputError, match="one treatment per scenario") as exc:
+        build(e)
+    assert exc.value.field == "treatment[1]"

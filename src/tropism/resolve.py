@@ -140,9 +140,10 @@ def _record(prov: dict, path: str, unit: str, source: str, status: str, fitted_t
     prov[path] = ParameterSource(unit=unit, source=source, status=status, fitted_to=fitted_to)
 
 
-def _number(cat, table: str, entity: str, parameter: str, default: dict | None, prov: dict, path: str,
+def _number(cat, table: str, entity: str | None, parameter: str, default: dict | None, prov: dict, path: str,
             convert=lambda v: v) -> float:
-    """The library's value (or the default prior), converted, recorded against ``path``."""
+    """The library's value converted by ``convert``, or else the default prior as it stands (a
+    default is given in the unit of the model parameter); either is recorded against ``path``."""
     e = cat.get(table, entity, parameter) if entity else None
     if e is not None and isinstance(e.value, float):
         _record(prov, path, e.unit, f"{e.source} [library {table}: {entity}.{parameter}]", e.status, e.fitted_to)
@@ -150,7 +151,7 @@ def _number(cat, table: str, entity: str, parameter: str, default: dict | None, 
     if default is None:
         raise TropismInputError("no value in the library", field=f"{table}.{entity}.{parameter}")
     _record(prov, path, default.get("unit", ""), f"{default['source']} [default prior]", default["status"])
-    return convert(float(default["value"]))
+    return float(default["value"])
 
 
 def _disc(radius: float, spacing: float) -> "np.ndarray":
@@ -192,7 +193,7 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     The tumour line becomes a cell type whose cycle rate is ln 2 over its doubling time, whose
     volume is that of a sphere of its diameter, and whose secretion is the library's per-cell
     rate (pg per 1e6 cells per 24 h → (ng/mL)·µm³/min). Each MSC source becomes a cell type that
-    arrives from the body at vessel sites. The library's rules apply by role (``tumour``,
+    arrives from the body (anywhere in the domain until vessels are drawn per site). The library's rules apply by role (``tumour``,
     ``msc``). Where the library has no measurement the value comes from
     ``library/tissue/defaults.toml`` (PhysiCell's priors); either way ``model.provenance`` says
     which.
@@ -259,11 +260,12 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     if e.tumour is not None:
         line, name = e.tumour.line, e.tumour.line
         td = dflt["tumour"]
-        doubling = _number(cat, "cell_lines", line, "doubling_time_in_vitro_h", td["doubling_time_h"], prov,
-                           f"cell_types[{name}].cycle.links[0].rate", convert=lambda h: np.log(2) / (h * 60.0))
+        to_rate = lambda h: np.log(2) / (h * 60.0)  # noqa: E731 - doubling time (h) -> rate (1/min)
+        prior = dict(td["doubling_time_h"], value=to_rate(td["doubling_time_h"]["value"]), unit="1/min")
+        doubling = _number(cat, "cell_lines", line, "doubling_time_in_vitro_h", prior, prov,
+                           f"cell_types[{name}].cycle.links[0].rate", convert=to_rate)
         vol = _number(cat, "cell_lines", line, "cell_diameter_um", td["cell_volume_um3"], prov,
-                      f"cell_types[{name}].volume.total",
-                      convert=lambda dd: np.pi / 6 * dd ** 3 if dd < 100 else dd)
+                      f"cell_types[{name}].volume.total", convert=lambda dd: np.pi / 6 * dd ** 3)
         types.append(CellType(name=name, id=len(types),
                               cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=doubling)]),
                               volume=Volume(total=vol, nuclear=vol * 540.0 / 2494.0),
@@ -274,7 +276,7 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     for src in sources:
         name = f"msc_{src}"
         vol = _number(cat, "msc_sources", src, "diameter_um", md["cell_volume_um3"], prov,
-                      f"cell_types[{name}].volume.total", convert=lambda dd: np.pi / 6 * dd ** 3 if dd < 100 else dd)
+                      f"cell_types[{name}].volume.total", convert=lambda dd: np.pi / 6 * dd ** 3)
         speed = _number(cat, "msc_sources", src, "random_speed_um_per_min", md["speed_um_per_min"], prov,
                         f"cell_types[{name}].motility.speed")
         pers = _number(cat, "msc_sources", src, "persistence_time_min", md["persistence_time_min"], prov,
@@ -323,7 +325,8 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
                                               cell_types=[n for role in who for n in roles[role]],
                                               efficacy=iv.efficacy, source=f"scenario intervention {iv.target}",
                                               status="V"))
-    arrivals = [Arrival(cell_type=n, weight="", source="body model (coupled)", status="F") for n in roles["msc"]]
+    arrivals = [Arrival(cell_type=n, weight="", source="rate set by the body model at each exchange", status="U")
+                for n in roles["msc"]]
     model = Model(domain=domain, clocks=clocks, save=SaveOptions(full_data_interval=sim.save_every_h * 60.0,
                                                                   svg_interval=sim.save_every_h * 60.0),
                   options=RunOptions(random_seed=sim.seed), substrates=substrates, cell_types=types,
@@ -345,6 +348,10 @@ def _body(e: Experiment, roles: dict):
     from .model.coupling import BodyLink
     if not e.treatment:
         return None, None
+    if len(e.treatment) > 1:
+        raise TropismInputError("one treatment per scenario for now: the body model carries one product",
+                                field="treatment[1]", value=e.treatment[1].product,
+                                allowed="a single [[treatment]] (several doses of it: times_h)")
     t = e.treatment[0]
     times = sorted(t.times_h)
     gaps = np.diff(times)
@@ -367,7 +374,7 @@ def _body(e: Experiment, roles: dict):
         r_um = e.tumour.radius_um or 0.5 * (e.tumour.cells * 2494.0 * 6 / np.pi) ** (1 / 3)
         sc["tumour"] = {"site": BODY_SITES[e.tumour.site], "volume_mm3": max(4 / 3 * np.pi * (r_um / 1000) ** 3, 1e-3),
                         "inflammation": e.host.inflamed.get("tumour", 1.0)}
-    if any(t.times_h[0] > 0 for t in e.treatment[:1]):
+    if times[0] > 0:
         raise TropismInputError("the coupled body model starts with the first dose", field="treatment[0].times_h",
                                 value=list(t.times_h), allowed="a first dose at 0 h")
     body = scenario_from_dict(sc)
