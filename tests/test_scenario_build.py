@@ -98,10 +98,11 @@ def test_tropism_run_runs_a_scenario_coupled_to_the_body(tmp_path):
     import sys
     out = tmp_path / "run"
     r = subprocess.run([sys.executable, "-m", "tropism.cli", "run", str(EXAMPLES / "glioma_msc_iv.toml"),
-                        "--max-time", "30", "--out", str(out), "--no-png"], capture_output=True, text=True,
-                       timeout=300)
+                        "--max-time", "30", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert (out / "exchange.csv").is_file() and (out / "body.csv").is_file() and (out / "final.xml").is_file()
+    for name in ("exchange.csv", "body.csv", "final.xml", "timeseries.csv"):
+        assert (out / name).is_file(), name
+    assert (out / "homing.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("dims", [2, 3])

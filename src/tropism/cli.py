@@ -71,7 +71,7 @@ def run(
         if out_dir is None:
             out_dir = Path("output") / model_path.stem
         extra.append(TimeSeries(out_dir, model, resolved.roles["tumour"], resolved.roles["msc"],
-                                resolved.hypoxic_mmHg))
+                                resolved.hypoxic_mmHg, png=png, title=resolved.experiment.title))
     else:
         model = _load(model_path)
     if max_time is not None:
@@ -110,9 +110,10 @@ def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML or
                   f"{len(e.intervention)} intervention(s); {e.simulation.duration_h:g} h, seed {e.simulation.seed}")
         m = built.model
         priors = sum(1 for p in m.provenance.values() if "[default prior]" in p.source)
+        status = {k: sum(1 for p in m.provenance.values() if p.status == k) for k in "VUF"}
         out.print(f"  model: {', '.join(m.cell_type_names)}; {len(m.initial_cells):,} initial cells; {len(m.rules)} rules; "
-                  f"{len(m.provenance)} sourced numbers ({priors} default priors)"
-                  + ("; coupled to the body" if built.link else ""))
+                  f"{len(m.provenance)} sourced numbers (V {status['V']}, U {status['U']}, F {status['F']}; "
+                  f"{priors} default priors)" + ("; coupled to the body" if built.link else ""))
         return
     from .tissue.support import check_memory, not_simulated
     model = _load(model_path)

@@ -317,3 +317,39 @@ def body_figure(r, path: str | os.PathLike, title: str = "") -> Path:
     ax.legend(fontsize=7, ncol=2, frameon=False)
     fig.tight_layout()
     return save_png(fig, path, dpi=110)
+
+
+def homing_figure(rows, path: str | os.PathLike, title: str = "") -> Path:
+    """MSC homing over time from ``timeseries.csv`` rows ``(time_min, quantity, value, unit)``:
+    MSCs in the tumour and their density in tumour vs normal tissue (left), and where the body
+    holds viable cells (right, log scale). Written atomically."""
+    from collections import defaultdict
+    series: dict = defaultdict(list)
+    for t, q, v, u in rows:
+        series[q].append((t / 60.0, v))
+    import matplotlib
+    fig = Figure(figsize=(9, 3.8))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    right.set_prop_cycle(color=matplotlib.colormaps["tab20"].colors)   # one colour per compartment
+    for q in sorted(series):
+        if q.startswith("msc_in_tumour:") or q.startswith("msc_per_mm2_") or q.startswith("msc_per_mm3_"):
+            t, v = zip(*series[q])
+            left.plot(t, v, label=q.replace("msc_", "").replace(":", " "))
+    left.set_xlabel("time (h)")
+    left.set_ylabel("MSCs (cells, or cells per area)")
+    left.set_title("tissue")
+    left.legend(fontsize=7, frameon=False)
+    for q in sorted(series):
+        if q.startswith("body_viable:"):
+            t, v = zip(*series[q])
+            if max(v) > 0:
+                right.plot(t, [max(x, 1e-3) for x in v], label=q.split(":", 1)[1])
+    right.set_yscale("log")
+    right.set_xlabel("time (h)")
+    right.set_ylabel("viable cells")
+    right.set_title("body")
+    right.legend(fontsize=7, ncol=2, frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_png(fig, path, dpi=110)

@@ -34,9 +34,12 @@ class TimeSeries:
         Cell types that make up the tumour, and the MSC products.
     hypoxic_mmHg : float
         Oxygen below which a voxel counts as hypoxic.
+    png : bool
+        Also draw ``homing.png`` at the end (MSCs in the tumour over time, and the body).
     """
 
-    def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float) -> None:
+    def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float,
+                 png: bool = False, title: str = "") -> None:
         self.path = Path(out_dir) / "timeseries.csv"
         names = model.cell_type_names
         self.tumour = [names.index(t) for t in tumour_types]
@@ -51,6 +54,7 @@ class TimeSeries:
         self.per_name = "mm2" if d.use_2d else "mm3"
         self.rows: list[tuple[float, str, float, str]] = []
         self.saved_at: float | None = None
+        self.png, self.title = png, title
 
     def load(self, out_dir: str | os.PathLike, until: float) -> None:
         """Continue the file of a resumed run: keep its rows up to ``until`` (min)."""
@@ -117,6 +121,9 @@ class TimeSeries:
 
     def finish(self, snap) -> None:
         self._write()
+        if self.png:
+            from .figures import homing_figure  # Matplotlib only for runs that draw
+            homing_figure(self.rows, self.path.with_name("homing.png"), self.title)
 
     def _write(self) -> None:
         lines = ["time_min,quantity,value,unit"]
