@@ -120,6 +120,9 @@ def test_an_unknown_msc_source_and_an_unknown_organ_are_refused():
         check_experiment(experiment_from_dict(_with(("host", "inflamed"), {"livr": 1.0})))
     with pytest.raises(TropismInputError, match=">= 0"):
         experiment_from_dict(_with(("host", "inflamed"), {"liver": -1.0}))
+    with pytest.raises(TropismInputError, match="did you mean 'lungs'") as exc:
+        check_experiment(experiment_from_dict(_with(("host", "irradiated"), ["lung"])))
+    assert exc.value.field == "host.irradiated[0]"
 
 
 def test_a_blockade_of_a_receptor_no_cell_carries_is_refused(tmp_path):

@@ -157,3 +157,17 @@ def test_a_second_treatment_is_refused_until_the_body_carries_two_products():
     with pytest.raises(TropismInputError, match="one treatment per scenario") as exc:
         build(e)
     assert exc.value.field == "treatment[1]"
+
+
+def test_interventions_the_model_cannot_apply_yet_are_refused_and_a_vasodilator_reaches_the_body():
+    from tropism.errors import TropismInputError
+    base = {"host": {"species": "mouse"}, "tumour": {"line": "LLC", "site": "subcutaneous", "cells": 10},
+            "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e5, "route": "iv"}],
+            "simulation": {"duration_h": 10, "domain_um": 400}}
+    for iv, words in (({"kind": "irradiation", "dose_gy": 2}, "irradiation is not simulated"),
+                      ({"kind": "blockade", "target": "cxcr4", "start_h": 2}, "whole run"),
+                      ({"kind": "blockade", "target": "ccl5"}, "not simulated yet")):
+        with pytest.raises(TropismInputError, match=words):
+            build(experiment_from_dict({**base, "intervention": [iv]}))
+    r = build(experiment_from_dict({**base, "intervention": [{"kind": "vasodilator", "factor": 1.5}]}))
+    assert r.body.interventions.vasodilator == 1.5

@@ -48,6 +48,13 @@ def check_experiment(e: Experiment, file: str | None = None, catalogue=None) -> 
         if organ == "tumour" and e.tumour is None:
             raise TropismInputError("an inflamed tumour needs a [tumour]", file=file, field="host.inflamed.tumour",
                                     value=e.host.inflamed[organ])
+    for i, organ in enumerate(e.host.irradiated):
+        if organ not in ORGANS + ("tumour",):
+            raise TropismInputError("unknown organ", file=file, field=f"host.irradiated[{i}]", value=organ,
+                                    allowed=_allowed(organ, ORGANS + ("tumour",)))
+        if organ == "tumour" and e.tumour is None:
+            raise TropismInputError("an irradiated tumour needs a [tumour]", file=file, field=f"host.irradiated[{i}]",
+                                    value=organ)
     for i, c in enumerate(e.host.conditions):
         if c not in conditions:
             raise TropismInputError("unknown host condition", file=file, field=f"host.conditions[{i}]", value=c,
@@ -318,8 +325,19 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
         cells = InitialCells(positions=pos, types=np.zeros(len(pos), dtype=np.int64))
 
     interventions = []
-    for iv in e.intervention:
-        if iv.kind == "blockade" and iv.target in BLOCKS:
+    for i, iv in enumerate(e.intervention):
+        # the model applies an intervention for the whole run: refuse what it would get wrong
+        if iv.kind == "irradiation":
+            raise TropismInputError("irradiation is not simulated yet", file=file, field=f"intervention[{i}].kind",
+                                    value=iv.kind, allowed="blockade, vasodilator")
+        if iv.start_h > 0 or (iv.end_h is not None and iv.end_h < sim.duration_h):
+            raise TropismInputError("an intervention acts for the whole run for now", file=file,
+                                    field=f"intervention[{i}].start_h/end_h", value=f"{iv.start_h}-{iv.end_h}",
+                                    allowed=f"start_h = 0 and end_h at or after {sim.duration_h:g} h (or left out)")
+        if iv.kind == "blockade" and iv.target not in BLOCKS:
+            raise TropismInputError("this blockade is not simulated yet", file=file, field=f"intervention[{i}].target",
+                                    value=iv.target, allowed=", ".join(BLOCKS))
+        if iv.kind == "blockade":
             signal, who = BLOCKS[iv.target]
             interventions.append(Intervention(kind="block_signal", target=signal,
                                               cell_types=[n for role in who for n in roles[role]],
@@ -377,6 +395,9 @@ def _body(e: Experiment, roles: dict):
     if times[0] > 0:
         raise TropismInputError("the coupled body model starts with the first dose", field="treatment[0].times_h",
                                 value=list(t.times_h), allowed="a first dose at 0 h")
+    vaso = [iv.factor for iv in e.intervention if iv.kind == "vasodilator"]
+    if vaso:
+        sc["interventions"] = {"vasodilator": float(np.prod(vaso))}
     body = scenario_from_dict(sc)
     link = None
     if t.product == "msc" and e.tumour is not None and e.tumour.site in BODY_SITES:

@@ -31,7 +31,6 @@ from .result import BodyResult
 from .scenario import scenario_from_dict
 
 READOUTS = ("viable", "label", "viable+degraded")
-FATES = ("exported", "retained", "radiometal")
 BLOOD = ("venous_blood", "arterial_blood", "plasma")
 
 
@@ -51,9 +50,10 @@ def _label_methods() -> dict[str, dict]:
             if r[col] not in READOUTS:
                 raise TropismInputError("unknown readout", file=str(path), field=f"{name}: {col}", value=r[col],
                                         allowed=", ".join(READOUTS))
-        if r["debris_fate"] not in FATES:
+        fates = sorted({f for f, _ in _label_fates()})
+        if r["debris_fate"] not in fates:
             raise TropismInputError("unknown debris fate", file=str(path), field=f"{name}: debris_fate",
-                                    value=r["debris_fate"], allowed=", ".join(FATES))
+                                    value=r["debris_fate"], allowed=", ".join(fates) + " (label_fates.csv)")
     return rows
 
 
@@ -69,9 +69,7 @@ def label_parameters(method: str, product: str) -> dict:
     if method not in methods:
         raise TropismInputError("unknown label method", field="label_method", value=method,
                                 allowed=", ".join(methods))
-    fate = methods[method]["debris_fate"]
-    return {k: v for (f, prod), rows in _label_fates().items() if f == fate and prod == product
-            for k, v in rows.items()}
+    return dict(_label_fates().get((methods[method]["debris_fate"], product), {}))
 
 
 @lru_cache(maxsize=1)

@@ -55,7 +55,7 @@ def render(library: Path | None = None) -> str:
                 src = _cell(e.source) + (f"; {_cell(e.notes)}" if e.notes else "")
                 out.append(f"| {e.parameter} | {_number(e.value)} | {_cell(e.unit)} | {status} | {src} |")
             out.append("")
-        out += [f"Parameters this table may hold: " + ", ".join(f"`{k}` ({_cell(v.get('unit', 'text'))})"
+        out += ["Parameters this table may hold: " + ", ".join(f"`{k}` ({_cell(v.get('unit', 'text'))})"
                                                               for k, v in defs[table].items()), ""]
     out += ["## Rules", "", "Mechanisms as CBHG rule rows (`library/tissue/rules.csv`).", "",
             "| cell type | signal | direction | behaviour | max response | half-max | Hill | status | source |",

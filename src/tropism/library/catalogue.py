@@ -105,7 +105,7 @@ def parameter_definitions() -> dict[str, dict[str, dict]]:
 def _read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(line for line in fh if not line.startswith("#"))
+            reader = csv.DictReader(fh)
             header = tuple(reader.fieldnames or ())
             if header != columns:
                 raise TropismInputError("wrong columns", file=str(path), field="header", value=",".join(header),
