@@ -93,8 +93,8 @@ def test_routes_put_dose_where_expected():
 
 
 def test_tumour_chemokine_and_bbb_inflammation_raise_homing():
-    lo = simulate(scen(tumour={"site": "subcutaneous", "volume_mm3": 200, "chemokine": 0.5}, duration_h=72))
-    hi = simulate(scen(tumour={"site": "subcutaneous", "volume_mm3": 200, "chemokine": 3.0}, duration_h=72))
+    lo = simulate(scen(tumour={"site": "subcutaneous", "volume_mm3": 200, "chemokine": 0.1}, duration_h=72))
+    hi = simulate(scen(tumour={"site": "subcutaneous", "volume_mm3": 200, "chemokine": 1.0}, duration_h=72))
     assert hi.at(72 * 60, "tissue")["tumour"] > 2 * lo.at(72 * 60, "tissue")["tumour"]
     calm = simulate(scen(route={"kind": "ia", "artery": "brain"}, tumour=None, duration_h=24))
     inflamed = simulate(scen(route={"kind": "ia", "artery": "brain"}, tumour=None, inflammation={"brain": 2.0},

@@ -72,7 +72,7 @@ def test_changing_inputs_change_homing_and_conserve_mass():
     t = 0.0
     for t1 in (10.0, 60.0, 240.0, 720.0):
         quiet = advance(quiet, t, t1, BodyInputs(chemokine=0.0, inflammation=0.0))
-        hot = advance(hot, t, t1, BodyInputs(chemokine=5.0, inflammation=5.0))
+        hot = advance(hot, t, t1, BodyInputs(chemokine=1.0, inflammation=1.0))
         t = t1
     q, h = quiet.amounts(), hot.amounts()
     assert h[("tumour", "tissue")] > 2.0 * q[("tumour", "tissue")]

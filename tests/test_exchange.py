@@ -162,9 +162,25 @@ def test_every_cell_the_body_sends_the_tissue_receives():
     expected = sum(b2t.arrival_rate_per_min * (t2b.time - t2b.t0) for b2t, t2b in sim.exchanges)
     assert abs(arrived - expected) <= 3.0 * np.sqrt(expected) + 1.0
     assert sim.body.t == pytest.approx(s.time)
-    # tumour volume and chemokine measured in the tissue reach the body
+    # tumour volume and chemokine measured in the tissue reach the body: SDF-1 at 2 with the
+    # link's Kd of 1 occupies 2/3 of the receptors
     last = sim.exchanges[-1][1]
-    assert last.chemokine == pytest.approx(2.0) and last.tumour_volume_mm3 == pytest.approx(50.0)
+    assert last.chemokine == pytest.approx(2.0 / 3.0) and last.tumour_volume_mm3 == pytest.approx(50.0)
+
+
+def test_a_receptor_blockade_on_the_product_lowers_the_occupancy_the_body_reads():
+    from tropism.model import Intervention
+    model, scenario, lk = coupled_parts(30.0, chemokine_half_max=4.0, inflammation="sdf1", inflammation_half_max=2.0)
+    block = Intervention(kind="block_signal", target="sdf1", cell_types=["msc"], efficacy=0.75, source="test")
+    other = Intervention(kind="block_signal", target="sdf1", cell_types=["tumour"], efficacy=1.0, source="test")
+    levels = []
+    for ivs in ([], [block], [other]):
+        sim = Simulation(model.model_copy(update={"interventions": ivs}), seed=7, body=scenario, link=lk)
+        sim.run()
+        levels.append((sim.exchanges[-1][1].chemokine, sim.exchanges[-1][1].inflammation))
+    assert levels[0] == pytest.approx((2.0 / 6.0, 0.5))
+    assert levels[1] == pytest.approx((0.25 * 2.0 / 6.0, 0.5))   # the MSCs' CXCR4 blocked by 75 %
+    assert levels[2] == pytest.approx(levels[0])                  # a blockade on another type: none
 
 
 @pytest.mark.parametrize("exchange_min", [None, 9.0])  # 9 min: the 120-min save falls inside an interval

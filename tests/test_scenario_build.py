@@ -193,10 +193,16 @@ def _msc_drift(blocked: bool, seed: int) -> float:
     s = TissueSolver(m, seed=seed)
     x = s.mesh.centers()[:, 0].reshape(s.fields.shape[1:])
     s.fields[m.substrate_names.index("sdf1")] = 36.0 + 0.05 * x      # ng/mL, about the rule's half-max
-    x0 = s.agents.position[: s.agents.n, 0].copy()
+    # MSCs divide (61 h doubling): follow the founding cells by ID, not by row
+    n0 = s.agents.n
+    start = dict(zip(s.agents.arrays["id"][:n0].tolist(), s.agents.position[:n0, 0].tolist()))
     while s.time < 240.0 - 1e-9:
         s.step()
-    return float(np.mean(s.agents.position[: s.agents.n, 0] - x0))
+    ids = s.agents.arrays["id"][: s.agents.n].tolist()
+    x = s.agents.position[: s.agents.n, 0]
+    moved = [x[i] - start[k] for i, k in enumerate(ids) if k in start]
+    assert len(moved) == n0                    # every founder is still there to measure
+    return float(np.mean(moved))
 
 
 def test_the_library_sdf1_rule_moves_mscs_up_the_gradient_and_a_cxcr4_blockade_stops_it():

@@ -1,4 +1,4 @@
-"""Command line: ``tropism run``, ``check``, ``bench``, ``body``, ``reference``."""
+"""Command line: ``tropism run``, ``check``, ``bench``, ``body``, ``export``, ``validate``, ``reference``."""
 
 from __future__ import annotations
 
@@ -109,10 +109,11 @@ def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML or
         out.print(f"{model_path}: {e.host.species} ({e.host.immune}), {tumour}; {len(e.treatment)} treatment(s), "
                   f"{len(e.intervention)} intervention(s); {e.simulation.duration_h:g} h, seed {e.simulation.seed}")
         m = built.model
-        priors = sum(1 for p in m.provenance.values() if "[default prior]" in p.source)
-        status = {k: sum(1 for p in m.provenance.values() if p.status == k) for k in "VUF"}
+        numbers = list(m.provenance.values()) + list(built.link_provenance.values())
+        priors = sum(1 for p in numbers if "[default prior]" in p.source)
+        status = {k: sum(1 for p in numbers if p.status == k) for k in "VUF"}
         out.print(f"  model: {', '.join(m.cell_type_names)}; {len(m.initial_cells):,} initial cells; {len(m.rules)} rules; "
-                  f"{len(m.provenance)} sourced numbers (V {status['V']}, U {status['U']}, F {status['F']}; "
+                  f"{len(numbers)} sourced numbers (V {status['V']}, U {status['U']}, F {status['F']}; "
                   f"{priors} default priors)" + ("; coupled to the body" if built.link else ""))
         return
     from .tissue.support import check_memory, not_simulated
@@ -222,6 +223,63 @@ def body(
 
 
 @app.command()
+def export(
+    scenario: Path = typer.Argument(..., help="A scenario TOML."),
+    physicell: Path = typer.Option(..., "--physicell", help="Folder for the PhysiCell 1.14 project."),
+) -> None:
+    """Write a scenario's tissue part as a PhysiCell 1.14 project (settings XML, cells.csv, rules.csv)."""
+    from .io.physicell_export import export_physicell
+    from .resolve import build, load_and_check
+    if scenario.suffix.lower() != ".toml":
+        raise TropismInputError("export reads a scenario file", field="SCENARIO", value=str(scenario),
+                                allowed="a .toml scenario (a PhysiCell XML is already a PhysiCell project)")
+    resolved = build(load_and_check(scenario), file=str(scenario))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnsupportedElementWarning)
+        target = export_physicell(resolved.model, physicell)
+    for w in caught:
+        _warn(str(w.message))
+    out.print(f"wrote {target} (+ cells.csv, rules.csv); run it with PhysiCell 1.14 or `tropism run {target}`")
+
+
+@app.command()
+def validate(
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated finding ids, e.g. P01,P02."),
+    quick: bool = typer.Option(False, "--quick", help="Two seeds per arm instead of each finding's own."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parallel processes for the arms."),
+    findings: list[Path] = typer.Option([], "--findings", help="Extra finding files or folders (repeatable)."),
+    out_dir: Path = typer.Option(Path("validation"), "--out", help="Where summary.csv and report.md go."),
+) -> None:
+    """Run the published-findings suite; exit 1 if any row fails."""
+    from .findings import load_findings
+    from .io.validation_report import write_report
+    from .validate import run_findings
+    chosen = load_findings(findings)
+    if only:
+        want = [x.strip() for x in only.split(",") if x.strip()]
+        known = {f.id for f in chosen}
+        for w in want:
+            if w not in known:
+                import difflib
+                near = difflib.get_close_matches(w, sorted(known), n=1)
+                raise TropismInputError("unknown finding" + (f"; did you mean {near[0]!r}?" if near else ""),
+                                        field="--only", value=w, allowed=", ".join(sorted(known)))
+        chosen = [f for f in chosen if f.id in want]
+    rows = run_findings(chosen, workers=workers, seeds=2 if quick else None,
+                        progress=lambda line: err.print(line, markup=False, highlight=False))
+    paths = write_report(rows, out_dir)
+    for r in rows:
+        for c, v, ok in r.criteria:
+            shown = v if isinstance(v, str) else f"{v:.4g}"
+            out.print(f"{r.finding.id:5s} {'pass' if ok else 'FAIL':4s}  {c.describe()}: {shown}", markup=False,
+                      highlight=False)
+    failed = [r.finding.id for r in rows if not r.passed]
+    out.print(f"{len(rows) - len(failed)}/{len(rows)} findings pass; wrote {paths['summary']} and {paths['report']}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def reference(
     out_path: Path = typer.Option(Path("docs/model-reference.md"), "--out", help="Where to write the page."),
 ) -> None:
@@ -234,7 +292,10 @@ def reference(
 def main() -> None:
     """Entry point: turns bad input into one message and exit status 2, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # click returns an Exit's code instead of raising it when not standalone
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except TropismInputError as exc:
         err.print("[red]error:[/] ", end="")
         err.print(str(exc), markup=False, highlight=False)

@@ -130,14 +130,17 @@ class Resolved:
     body : tropism.body.Scenario or None
         The whole-body part (the first treatment), or None without a treatment.
     link : tropism.model.coupling.BodyLink or None
+    link_provenance : dict
+        The link's numbers (``chemokine_half_max``, ...) → ParameterSource.
     roles : dict
         ``"tumour"`` and ``"msc"`` → the cell-type names that play them.
     hypoxic_mmHg : float
         The library's hypoxic threshold (for the hypoxic fraction readout).
     """
 
-    def __init__(self, experiment, model, body, link, roles=None, hypoxic_mmHg=15.0):
+    def __init__(self, experiment, model, body, link, roles=None, hypoxic_mmHg=15.0, link_provenance=None):
         self.experiment, self.model, self.body, self.link = experiment, model, body, link
+        self.link_provenance = link_provenance or {}
         self.roles = roles or {"tumour": [], "msc": []}
         self.hypoxic_mmHg = hypoxic_mmHg
 
@@ -157,8 +160,51 @@ def _number(cat, table: str, entity: str | None, parameter: str, default: dict |
         return convert(e.value)
     if default is None:
         raise TropismInputError("no value in the library", field=f"{table}.{entity}.{parameter}")
+    return _prior(default, prov, path)
+
+
+def _prior(default: dict, prov: dict, path: str) -> float:
+    """A ``defaults.toml`` entry, recorded against ``path`` as a default prior."""
     _record(prov, path, default.get("unit", ""), f"{default['source']} [default prior]", default["status"])
     return float(default["value"])
+
+
+def _sphere(d_um: float) -> float:
+    """Volume (µm³) of a sphere of diameter ``d_um``."""
+    import numpy as np
+    return float(np.pi / 6 * d_um ** 3)
+
+
+def _volume(total: float):
+    """A cell volume with PhysiCell's default nuclear share (540 of 2494 µm³)."""
+    from .model.phenotype import Volume
+    base = Volume()
+    return Volume(total=total, nuclear=total * base.nuclear / base.total)
+
+
+def _rate(doubling_h: float) -> float:
+    """Cycle rate (1/min) of a population doubling every ``doubling_h`` hours."""
+    import numpy as np
+    return float(np.log(2) / (doubling_h * 60.0))
+
+
+def _kd_ng_ml(cat, substrate: str, prov: dict) -> float:
+    """A receptor's Kd for ``substrate`` in ng/mL (nM × kDa), recorded against the coupling."""
+    kd = cat.get("substrates", substrate, "receptor_kd_nM")
+    mw = cat.get("substrates", substrate, "molecular_weight_kda")
+    if kd is None or mw is None:
+        raise TropismInputError("no receptor Kd or molecular weight in the library", field=f"substrates.{substrate}")
+    worst = "U" if "U" in (kd.status, mw.status) else "V"
+    _record(prov, "chemokine_half_max", "ng/mL", f"{kd.source}; x {mw.source}", worst)
+    return float(kd.value) * float(mw.value)
+
+
+def _adhesion(cat, prov: dict) -> dict:
+    """TNF-α's half-maximal and basal VCAM-1 induction, from the library."""
+    out = {}
+    for key, parameter in (("half_max", "vcam1_half_max_ng_per_ml"), ("basal", "vcam1_basal_fraction")):
+        out[key] = _number(cat, "substrates", "tnfa", parameter, None, prov, f"adhesion_{key}")
+    return out
 
 
 def _disc(radius: float, spacing: float) -> "np.ndarray":
@@ -215,8 +261,7 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     from .model import Model
     from .model.domain import Clocks, Domain, RunOptions, SaveOptions
     from .model.model import InitialCells
-    from .model.phenotype import (AdvancedChemotaxis, CellType, Cycle, Motility, PhaseLink, SecretionParameters,
-                                  Volume)
+    from .model.phenotype import AdvancedChemotaxis, CellType, Cycle, Motility, PhaseLink, SecretionParameters
     from .model.reactions import Arrival, Intervention
     from .model.rules import Rule
     from .model.substrates import Substrate
@@ -246,6 +291,17 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
             substrates.append(Substrate(name=name, units="mmHg", diffusion_coefficient=D, decay_rate=k,
                                         initial_condition=o2["value"], dirichlet_enabled=True,
                                         dirichlet_value=o2["value"]))
+        elif name == "tnfa" and e.tumour is not None:
+            # the site's TNF-α (an inflamed site's, else a tumour's own) surrounds the tumour
+            # and fills it at the start
+            if "tumour" in e.host.inflamed:
+                level = float(e.host.inflamed["tumour"])
+                _record(prov, "substrates[tnfa].dirichlet_value", "ng/mL", "scenario [host] inflamed.tumour", "V")
+            else:
+                level = _number(cat, "substrates", "tnfa", "tissue_level_tumour_ng_per_ml", None, prov,
+                                "substrates[tnfa].dirichlet_value")
+            substrates.append(Substrate(name=name, units="ng/mL", diffusion_coefficient=D, decay_rate=k,
+                                        initial_condition=level, dirichlet_enabled=True, dirichlet_value=level))
         else:
             substrates.append(Substrate(name=name, units="ng/mL", diffusion_coefficient=D, decay_rate=k))
 
@@ -254,7 +310,7 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     def secretion(table, entity, type_name, o2_default):
         sec = {s: SecretionParameters() for s in SUBSTRATES}
         # no line- or source-specific oxygen uptake in the library yet: the default prior
-        u = _number(cat, table, None, "", o2_default, prov, f"cell_types[{type_name}].secretion[oxygen].uptake_rate")
+        u = _prior(o2_default, prov, f"cell_types[{type_name}].secretion[oxygen].uptake_rate")
         sec["oxygen"] = SecretionParameters(uptake_rate=u)
         for parameter, sub in SECRETION[table].items():
             if cat.get(table, entity, parameter) is not None:
@@ -267,15 +323,14 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     if e.tumour is not None:
         line, name = e.tumour.line, e.tumour.line
         td = dflt["tumour"]
-        to_rate = lambda h: np.log(2) / (h * 60.0)  # noqa: E731 - doubling time (h) -> rate (1/min)
-        prior = dict(td["doubling_time_h"], value=to_rate(td["doubling_time_h"]["value"]), unit="1/min")
+        prior = dict(td["doubling_time_h"], value=_rate(td["doubling_time_h"]["value"]), unit="1/min")
         doubling = _number(cat, "cell_lines", line, "doubling_time_in_vitro_h", prior, prov,
-                           f"cell_types[{name}].cycle.links[0].rate", convert=to_rate)
+                           f"cell_types[{name}].cycle.links[0].rate", convert=_rate)
         vol = _number(cat, "cell_lines", line, "cell_diameter_um", td["cell_volume_um3"], prov,
-                      f"cell_types[{name}].volume.total", convert=lambda dd: np.pi / 6 * dd ** 3)
+                      f"cell_types[{name}].volume.total", convert=_sphere)
         types.append(CellType(name=name, id=len(types),
                               cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=doubling)]),
-                              volume=Volume(total=vol, nuclear=vol * 540.0 / 2494.0),
+                              volume=_volume(vol),
                               secretion=secretion("cell_lines", line, name, td["oxygen_uptake_per_min"])))
         roles["tumour"].append(name)
     sources = sorted({t.source for t in e.treatment if t.product == "msc"})
@@ -283,7 +338,10 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     for src in sources:
         name = f"msc_{src}"
         vol = _number(cat, "msc_sources", src, "diameter_um", md["cell_volume_um3"], prov,
-                      f"cell_types[{name}].volume.total", convert=lambda dd: np.pi / 6 * dd ** 3)
+                      f"cell_types[{name}].volume.total", convert=_sphere)
+        prior = dict(md["doubling_time_h"], value=_rate(md["doubling_time_h"]["value"]), unit="1/min")
+        cycle = _number(cat, "msc_sources", src, "doubling_time_h", prior, prov,
+                        f"cell_types[{name}].cycle.links[0].rate", convert=_rate)
         speed = _number(cat, "msc_sources", src, "random_speed_um_per_min", md["speed_um_per_min"], prov,
                         f"cell_types[{name}].motility.speed")
         pers = _number(cat, "msc_sources", src, "persistence_time_min", md["persistence_time_min"], prov,
@@ -292,9 +350,9 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
                 md["migration_bias"]["status"])
         # CBHG "chemotactic response to X" rules set these sensitivities; they start at 0
         adv = AdvancedChemotaxis(enabled=True, sensitivities={s: 0.0 for s in SUBSTRATES})
-        types.append(CellType(name=name, id=len(types), cycle=Cycle(code=5, name="live",
-                                                                      links=[PhaseLink(start=0, end=0, rate=0.0)]),
-                              volume=Volume(total=vol, nuclear=vol * 540.0 / 2494.0),
+        types.append(CellType(name=name, id=len(types),
+                              cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=cycle)]),
+                              volume=_volume(vol),
                               motility=Motility(enabled=True, speed=speed, persistence_time=pers,
                                                 migration_bias=md["migration_bias"]["value"], advanced_chemotaxis=adv),
                               secretion=secretion("msc_sources", src, name, md["oxygen_uptake_per_min"])))
@@ -343,23 +401,37 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
                                               cell_types=[n for role in who for n in roles[role]],
                                               efficacy=iv.efficacy, source=f"scenario intervention {iv.target}",
                                               status="V"))
-    arrivals = [Arrival(cell_type=n, weight="", source="rate set by the body model at each exchange", status="U")
+    # MSCs cross the tumour's vessels where the wall is activated: sites ∝ tumour cells × VCAM-1
+    link_prov: dict = {}
+    adhesion = _adhesion(cat, link_prov)
+    arrivals = [Arrival(cell_type=n, weight=roles["tumour"][0] if roles["tumour"] else "", adhesion="tnfa",
+                        adhesion_half_max=adhesion["half_max"], adhesion_basal=adhesion["basal"],
+                        source="rate set by the body model at each exchange", status="U")
                 for n in roles["msc"]]
+    for k in range(len(arrivals)):
+        for key in ("half_max", "basal"):
+            prov[f"arrivals[{k}].adhesion_{key}"] = link_prov[f"adhesion_{key}"]
     model = Model(domain=domain, clocks=clocks, save=SaveOptions(full_data_interval=sim.save_every_h * 60.0,
                                                                   svg_interval=sim.save_every_h * 60.0),
                   options=RunOptions(random_seed=sim.seed), substrates=substrates, cell_types=types,
                   initial_cells=cells, rules=rules, arrivals=arrivals, interventions=interventions,
                   provenance=prov, source=file or "")
-    body, link = _body(e, roles)
+    body, link = _body(e, roles, adhesion["half_max"])
+    if link is not None:
+        link = link.model_copy(update={"chemokine": "sdf1", "chemokine_half_max": _kd_ng_ml(cat, "sdf1", link_prov),
+                                       "inflammation": "tnfa", "inflammation_half_max": adhesion["half_max"]})
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
-    return Resolved(e, model, body, link, roles, float(hyp.value) if hyp is not None else 15.0)
+    if link is not None:
+        link_prov["inflammation_half_max"] = link_prov["adhesion_half_max"]
+    link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
+    return Resolved(e, model, body, link, roles, float(hyp.value) if hyp is not None else 15.0, link_prov)
 
 
 #: scenario tumour site -> body-model site (a lung tumour is fed by bronchial, systemic arteries)
 BODY_SITES = {"brain": "brain", "subcutaneous": "subcutaneous", "lung": "lung", "breast": "breast"}
 
 
-def _body(e: Experiment, roles: dict):
+def _body(e: Experiment, roles: dict, tnf_half_max: float = 1.0):
     """The first treatment as a body scenario, and the link that brings its cells to the tissue."""
     import numpy as np
     from .body.scenario import scenario_from_dict
@@ -380,7 +452,8 @@ def _body(e: Experiment, roles: dict):
           "product": {"kind": t.product}, "route": {"kind": t.route},
           "schedule": {"doses": len(times), "interval_h": float(gaps[0]) if len(times) > 1 else 24.0,
                        "infusion_min": t.infusion_min},
-          "inflammation": {k: v for k, v in e.host.inflamed.items() if k != "tumour"},
+          # an inflamed organ's TNF-α as the induction of adhesion molecules the body reads
+          "inflammation": {k: v / (v + tnf_half_max) for k, v in e.host.inflamed.items() if k != "tumour"},
           "conditions": list(e.host.conditions)}
     if e.host.body_weight_g:
         sc["body_weight_g"] = e.host.body_weight_g
@@ -388,10 +461,12 @@ def _body(e: Experiment, roles: dict):
         sc["product"]["name"] = t.name
     if t.artery:
         sc["route"]["artery"] = t.artery
+    if t.side:
+        sc["route"]["side"] = t.side
     if e.tumour is not None and e.tumour.site in BODY_SITES:
         r_um = e.tumour.radius_um or 0.5 * (e.tumour.cells * 2494.0 * 6 / np.pi) ** (1 / 3)
         sc["tumour"] = {"site": BODY_SITES[e.tumour.site], "volume_mm3": max(4 / 3 * np.pi * (r_um / 1000) ** 3, 1e-3),
-                        "inflammation": e.host.inflamed.get("tumour", 1.0)}
+                        "hemisphere": e.tumour.hemisphere}
     if times[0] > 0:
         raise TropismInputError("the coupled body model starts with the first dose", field="treatment[0].times_h",
                                 value=list(t.times_h), allowed="a first dose at 0 h")

@@ -9,7 +9,8 @@ every ``exchange_min`` it passes values through typed ports:
   substrates (the vessels' boundary values);
 - tissue → body (:class:`TissueToBody`): the cells that arrived (debited from the body) and
   left through vessels (credited to it) in the interval, substrates released into blood,
-  the tumour's volume and its chemokine and inflammation levels.
+  the tumour's volume, the product's chemokine receptor occupancy and the induction of
+  adhesion molecules there (fractions).
 
 The tissue runs an interval with the rates read from the body at its start; then the body is
 advanced over the same interval with the tissue's flows of that interval as constant sources
@@ -33,6 +34,7 @@ import numpy as np
 from .errors import TropismInputError
 from .model import Model
 from .model.coupling import BodyLink
+from .tissue.agents import LIVE
 from .tissue.solver import TissueSolver
 
 #: The ports: name, direction, unit.
@@ -43,8 +45,8 @@ PORTS: tuple[tuple[str, str, str], ...] = (
     ("departed", "tissue → body", "cells per interval, credited to the body"),
     ("released", "tissue → body", "substrate amount/min into blood"),
     ("tumour_volume", "tissue → body", "mm³"),
-    ("chemokine", "tissue → body", "relative level"),
-    ("inflammation", "tissue → body", "relative level"),
+    ("chemokine", "tissue → body", "receptor occupancy (fraction)"),
+    ("inflammation", "tissue → body", "adhesion-molecule induction (fraction)"),
 )
 
 
@@ -166,6 +168,12 @@ class _Coupler:
         self.every = max(1, int(round(interval / c.dt_mechanics)))
         self._tumour_rows = [types.index(t) for t in link.tumour_types]
         self.tumour_volume0 = self._tumour_cell_volume()
+        # a receptor blockade on the product acts on its transmigration as on its chemotaxis
+        self._unblocked = 1.0
+        for iv in m.interventions:
+            if (iv.kind == "block_signal" and iv.target == link.chemokine
+                    and (not iv.cell_types or link.product_type in iv.cell_types)):
+                self._unblocked *= 1.0 - iv.efficacy
         self.arrived_base = int(solver.arrived[self.product])
         self.departed_base = int(solver.departed[self.product])
         self.t0 = solver.time
@@ -180,6 +188,31 @@ class _Coupler:
         n = a.n
         mask = np.isin(a.type[:n], self._tumour_rows)
         return float(a.volume[:n][mask].sum())
+
+    def _levels(self) -> dict:
+        """Receptor occupancy and adhesion induction (fractions) from the tumour's mean levels."""
+        s, link = self.solver, self.link
+        names = s.model.substrate_names
+        region = None
+        if self._tumour_rows:
+            a = s.agents
+            n = a.n
+            held = np.isin(a.type[:n], self._tumour_rows) & (a.death_state[:n] == LIVE)
+            region = np.unique(a.voxel[:n][held])
+        levels = {}
+        for what in ("chemokine", "inflammation"):
+            name = getattr(link, what)
+            if not name:
+                levels[what] = None
+                continue
+            u = s.flat_fields[names.index(name)]
+            c = float(u[region].mean()) if region is not None and region.size else float(u.mean())
+            c = max(c, 0.0)
+            level = c / (c + getattr(link, f"{what}_half_max"))
+            if what == "chemokine":
+                level *= self._unblocked
+            levels[what] = level
+        return levels
 
     def to_tissue(self) -> BodyToTissue:
         """Set the tissue's inputs from the body now."""
@@ -210,10 +243,7 @@ class _Coupler:
         volume = None
         if self._tumour_rows and self.tumour_volume0 > 0.0:
             volume = self.tumour_mm3 * self._tumour_cell_volume() / self.tumour_volume0
-        levels = {}
-        for what in ("chemokine", "inflammation"):
-            name = getattr(link, what)
-            levels[what] = link.level_scale * float(s.flat_fields[names.index(name)].mean()) if name else None
+        levels = self._levels()
         out = TissueToBody(t0, t1, arrived, departed, released, volume, levels["chemokine"], levels["inflammation"])
         h = t1 - t0
         if h > 0.0:
@@ -245,17 +275,29 @@ class _Coupler:
                     "body.counters": np.array([self.arrived_base, self.departed_base, self.sent, self.received],
                                               dtype=np.int64),
                     "body.t0": np.float64(self.t0)})
+        tumour = st.scenario.tumour
+        if tumour is not None:  # what the tissue last measured: the body's systems are built on it
+            out["body.tumour"] = np.array([tumour.volume_mm3, tumour.chemokine, tumour.inflammation,
+                                           np.nan if tumour.perfusion_ml_min_per_ml is None
+                                           else tumour.perfusion_ml_min_per_ml])
         if self.last_in is not None:  # a save may fall inside an exchange interval
             out["body.last_in"] = np.array([self.last_in.time, self.last_in.arrival_rate_per_min]
                                            + [self.last_in.plasma[ml.substrate] for ml in self.link.plasma])
         return out
 
     def load_state(self, state: dict) -> None:
-        from .body.step import BodyState
+        from .body import BodyInputs
+        from .body.model import systems
+        from .body.step import BodyState, _with_inputs
         st = self.state
         xs = [np.array(state[f"body.x{k}"]) for k in range(len(st.x))]
-        self.state = BodyState(st.scenario, float(state["body.t"]), xs, st.systems, st.params,
-                               int(state["body.doses_given"]))
+        sc, syss = st.scenario, st.systems
+        if "body.tumour" in state:
+            v, c, i, q = (float(x) for x in state["body.tumour"])
+            sc = _with_inputs(sc, BodyInputs(tumour_volume_mm3=v, chemokine=c, inflammation=i,
+                                             perfusion_ml_min_per_ml=None if np.isnan(q) else q))
+            syss = systems(sc, params=st.params) if sc is not st.scenario else syss
+        self.state = BodyState(sc, float(state["body.t"]), xs, syss, st.params, int(state["body.doses_given"]))
         self.arrived_base, self.departed_base, self.sent, self.received = (int(v) for v in state["body.counters"])
         self.t0 = float(state["body.t0"])
         if "body.last_in" in state:

@@ -182,6 +182,25 @@ def arrest_probability(d_cell, d_cap, p: dict, vasodilator: float = 1.0, anti_ad
     return -np.expm1(segments * np.log1p(-np.minimum(p1, 1.0 - 1e-15)))
 
 
+def _first_pass_beds(sc: Scenario, an: Anatomy) -> dict[str, float]:
+    """Shares of an intra-arterial bolus meeting each capillary bed on its first pass.
+
+    A tumour in the artery's organ shares its territory in proportion to blood flow. A carotid
+    feeds one hemisphere (half the brain's flow; cross-flow through the circle of Willis is
+    small in the intact animal): a tumour on the other side sees none of the first pass.
+    """
+    r = sc.route
+    if an.tumour_host != r.artery:
+        return {r.artery: 1.0}
+    territory = an.flow[r.artery]
+    if r.side is not None:
+        if sc.tumour.hemisphere is not None and sc.tumour.hemisphere != r.side:
+            return {r.artery: 1.0}
+        territory *= 0.5
+    share = an.flow["tumour"] / (an.flow["tumour"] + territory)
+    return {r.artery: 1.0 - share, "tumour": share}
+
+
 def _organ_signals(sc: Scenario, tissues) -> tuple[dict, dict]:
     chem = {o: sc.inflammation.get(o, 0.0) for o in tissues}   # injury releases chemokines in proportion
     infl = {o: sc.inflammation.get(o, 0.0) for o in tissues}
@@ -258,6 +277,12 @@ def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> 
             b.flow((o, "debris"), (o, "cleared"), p["label_degradation_per_min"])
         else:
             b.flow((o, "debris"), VD, p["debris_efflux_per_min"])
+    if an.tumour_host is not None:
+        # cells that crossed into the tumour's host organ migrate through its parenchyma to
+        # the tumour: directed speed over the mean distance, half the organ's width
+        width_um = (an.volume[an.tumour_host] * 1e12) ** (1.0 / 3.0)
+        b.flow((an.tumour_host, "tissue"), ("tumour", "tissue"),
+               p["parenchymal_migration_um_per_min"] / (0.5 * width_um))
     # a condition that shrinks Kupffer uptake or enlarges the spleen shifts debris to the spleen
     b.flow(VD, ("liver", "debris"), p["debris_uptake_per_min"] * p["debris_liver_share"] * macrophage_weight(sc, "liver"))
     b.flow(VD, ("spleen", "debris"),
@@ -280,11 +305,7 @@ def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> 
     elif r.kind == "ia":
         # the injected bolus meets the target organ's capillary beds first; a tumour in that organ
         # shares the artery's territory in proportion to its blood flow
-        beds = {r.artery: 1.0}
-        if an.tumour_host == r.artery:
-            share = an.flow["tumour"] / (an.flow["tumour"] + an.flow[r.artery])
-            beds = {r.artery: 1.0 - share, "tumour": share}
-        for o, f in beds.items():
+        for o, f in _first_pass_beds(sc, an).items():
             dose[..., idx[(o, "arrested")]] += f * pa[o]
             if o in PORTAL:
                 dose[..., idx[("liver", "arrested")]] += f * (1 - pa[o]) * pa["liver"]

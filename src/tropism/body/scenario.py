@@ -26,8 +26,17 @@ class Tumour(_Strict):
     site: Literal["brain", "subcutaneous", "lung", "breast"] = Field(description="host site")
     volume_mm3: float = Field(100.0, gt=0, description="tumour volume (mm³)")
     perfusion_ml_min_per_ml: Optional[float] = Field(None, gt=0, description="blood flow per volume; default: library")
-    chemokine: float = Field(1.0, ge=0, description="chemokine signal (SDF-1/CCL2), relative units; 1 = typical tumour")
-    inflammation: float = Field(1.0, ge=0, description="inflammation (TNF-α/IL-1β), relative units")
+    hemisphere: Optional[Literal["left", "right"]] = Field(None, description="brain tumours: the side it grows in")
+    chemokine: float = Field(1.0, ge=0, le=1, description="the product's chemokine receptor occupancy there (SDF-1 on "
+                             "CXCR4), a fraction; a coupled tissue measures it")
+    inflammation: float = Field(1.0, ge=0, le=1, description="induction of endothelial adhesion molecules there "
+                                "(TNF-α → VCAM-1), a fraction; a coupled tissue measures it")
+
+    @model_validator(mode="after")
+    def _side(self):
+        if self.hemisphere is not None and self.site != "brain":
+            raise ValueError(f"hemisphere is for brain tumours only (site is {self.site!r})")
+        return self
 
 
 class Product(_Strict):
@@ -51,12 +60,16 @@ class Route(_Strict):
 
     kind: Literal["iv", "ia", "intranasal", "intratumoral", "intraperitoneal"] = "iv"
     artery: str = Field("brain", description="for 'ia': the organ the artery feeds (carotid = 'brain')")
+    side: Optional[Literal["left", "right"]] = Field(None, description="for 'ia' into the brain: which carotid "
+                                                     "(its first pass crosses that hemisphere only)")
 
     @model_validator(mode="after")
     def _artery_known(self):
         allowed = tuple(o for o in ORGANS if o != "lungs") + ("tumour",)
         if self.artery not in allowed:
             raise ValueError(f"unknown artery target {self.artery!r}; allowed: {', '.join(allowed)}")
+        if self.side is not None and (self.kind != "ia" or self.artery != "brain"):
+            raise ValueError("side (left/right carotid) is for intra-arterial injection into the brain")
         return self
 
 
@@ -137,6 +150,9 @@ class Scenario(_Strict):
             raise ValueError("route 'intratumoral' needs a tumour")
         if self.route.kind == "ia" and self.route.artery == "tumour" and self.tumour is None:
             raise ValueError("artery 'tumour' needs a tumour")
+        if (self.route.side is not None and self.tumour is not None and self.tumour.site == "brain"
+                and self.tumour.hemisphere is None):
+            raise ValueError("a carotid side needs the brain tumour's hemisphere (left or right)")
         if self.duration_h * 60 / self.output_interval_min > 200_000:
             raise ValueError("output_interval_min too small for this duration (more than 200000 rows)")
         return self

@@ -4,7 +4,7 @@ The coupler (``tropism.simulation``) exchanges between the two on one clock. Bod
 the rate at which viable cells of the product arrive in the tumour (cells/min; the tissue's
 share of it), and the plasma level of molecules (the vessels' boundary values). Tissue →
 body: cells leaving through vessels, substrates released into blood, the tumour's volume and
-its chemokine and inflammation levels.
+its chemokine receptor occupancy and adhesion-molecule induction.
 """
 
 from __future__ import annotations
@@ -50,7 +50,14 @@ class BodyLink(Record):
         Tissue cell types whose volume is the tumour's; the body's tumour volume follows
         their total volume relative to t = 0. Empty: the body keeps its own volume.
     chemokine, inflammation : str
-        A tissue substrate whose domain mean, times ``level_scale``, sets the body's level.
+        Tissue substrates the body's tumour extravasation reads, measured as their mean over
+        the voxels that hold tumour cells (the whole domain if ``tumour_types`` is empty) and
+        passed as fractions: the product's receptor occupancy ``c/(c + chemokine_half_max)``
+        (SDF-1 on CXCR4), times what a ``block_signal`` intervention on that substrate leaves
+        of it for the product, and the induction of endothelial adhesion molecules
+        ``c/(c + inflammation_half_max)`` (TNF-α → VCAM-1).
+    chemokine_half_max, inflammation_half_max : float
+        In the substrate's units: the receptor's Kd, the inducer's half-maximal level.
     plasma, release : list of MoleculeLink
         Body → tissue plasma levels and tissue → body releases through vessels.
     """
@@ -63,7 +70,8 @@ class BodyLink(Record):
     tumour_types: list[str] = Field(default_factory=list)
     chemokine: str = ""
     inflammation: str = ""
-    level_scale: float = Field(1.0, gt=0.0)
+    chemokine_half_max: float = Field(1.0, gt=0.0)
+    inflammation_half_max: float = Field(1.0, gt=0.0)
     plasma: list[MoleculeLink] = Field(default_factory=list)
     release: list[MoleculeLink] = Field(default_factory=list)
 

@@ -58,7 +58,7 @@ class Host(_Section):
     body_weight_g: Optional[float] = Field(None, gt=0, description="default: the library's reference animal")
     conditions: tuple[str, ...] = Field((), description="host conditions from library/body/conditions.toml")
     inflamed: dict[str, float] = Field(default_factory=dict,
-                                       description="organ (or 'tumour') -> inflammation level (dimensionless; 1 = typical injury)")
+                                       description="organ (or 'tumour') -> TNF-α level there (ng/mL): an inflamed site")
     irradiated: tuple[str, ...] = Field((), description="organs or 'tumour' irradiated before treatment")
 
     @model_validator(mode="after")

@@ -103,9 +103,12 @@ class Model(Record):
         for k, a in enumerate(self.arrivals):
             if a.cell_type not in types:
                 raise ValueError(f"arrivals[{k}]: unknown cell type {a.cell_type!r}; allowed: {', '.join(types)}")
-            if a.weight and a.weight != "vessel density" and a.weight not in subs:
+            if a.weight and a.weight != "vessel density" and a.weight not in subs and a.weight not in types:
                 raise ValueError(f"arrivals[{k}]: unknown weight {a.weight!r}; allowed: a substrate "
-                                 f"({', '.join(subs)}), 'vessel density' (the vessel bed) or empty for uniform sites")
+                                 f"({', '.join(subs)}), a cell type ({', '.join(types)}), 'vessel density' "
+                                 "(the vessel bed) or empty for uniform sites")
+            if a.adhesion and a.adhesion not in subs:
+                raise ValueError(f"arrivals[{k}]: unknown adhesion signal {a.adhesion!r}; allowed: {', '.join(subs)}")
         for k, dep in enumerate(self.departures):
             if dep.cell_type not in types:
                 raise ValueError(f"departures[{k}]: unknown cell type {dep.cell_type!r}; allowed: {', '.join(types)}")

@@ -32,8 +32,12 @@ class Conversion(Record):
 
 class Arrival(Record):
     """Cells of ``cell_type`` entering the tissue at ``rate_per_min`` (Poisson), at voxels drawn
-    in proportion to ``weight``: a substrate, ``"vessel density"`` (the model's vessel bed),
-    or uniform if empty.
+    in proportion to ``weight``: a substrate, ``"vessel density"`` (the model's vessel bed), a
+    cell type (its live cells per voxel: the vessels of a tumour), or uniform if empty.
+
+    ``adhesion`` names a substrate that induces the endothelial adhesion molecules arriving
+    cells need (TNF-α → VCAM-1): the weight is then multiplied by
+    ``basal + (1 − basal)·u/(u + half_max)``, so cells cross where the wall is activated.
 
     The coupler sets the rate from the body model at every exchange; a scenario may fix it.
     """
@@ -41,6 +45,9 @@ class Arrival(Record):
     cell_type: str
     rate_per_min: NonNeg = 0.0
     weight: str = ""
+    adhesion: str = ""
+    adhesion_half_max: Positive = Field(1.0, description="substrate units")
+    adhesion_basal: Fraction = Field(1.0, description="adhesion without the signal, as a fraction of the maximum")
     source: str = ""
     status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")
 

@@ -123,7 +123,6 @@ class TissueSolver:
         self.conversion_weights: list = []
         self._arrival_rates = np.array([a.rate_per_min for a in model.arrivals], dtype=float)
         self._arrival_types = np.array([names.index(a.cell_type) for a in model.arrivals], dtype=np.int64)
-        self._arrival_weight = [a.weight for a in model.arrivals]
         self.arrived = np.zeros(self.n_types, dtype=np.int64)
         self.departed = np.zeros(self.n_types, dtype=np.int64)
         self._centers: np.ndarray | None = None
@@ -377,13 +376,25 @@ class TissueSolver:
         return exchange_rate(self.flat_fields, self.vessel_density, self.permeability, self.plasma,
                              self.mesh.voxel_volume)
 
-    def _arrival_weights(self, name: str) -> np.ndarray:
-        subs = self.model.substrate_names
+    def _arrival_weights(self, k: int) -> np.ndarray:
+        arrival = self.model.arrivals[k]
+        name, subs, types = arrival.weight, self.model.substrate_names, self.model.cell_type_names
         if name in subs:  # a substrate of that name comes first
-            return np.maximum(self.flat_fields[subs.index(name)], 0.0)
-        if name == "vessel density":
-            return self.vessel_density
-        return np.ones(self.mesh.n_voxels)
+            w = np.maximum(self.flat_fields[subs.index(name)], 0.0)
+        elif name == "vessel density":
+            w = self.vessel_density
+        elif name in types:
+            a = self.agents
+            n = a.n
+            live = (a.type[:n] == types.index(name)) & (a.death_state[:n] == LIVE)
+            w = np.bincount(a.voxel[:n][live], minlength=self.mesh.n_voxels).astype(np.float64)
+        else:
+            w = np.ones(self.mesh.n_voxels)
+        if arrival.adhesion:
+            u = np.maximum(self.flat_fields[subs.index(arrival.adhesion)], 0.0)
+            b = arrival.adhesion_basal
+            w = w * (b + (1.0 - b) * u / (u + arrival.adhesion_half_max))
+        return w
 
     def add_arrivals(self) -> None:
         """Add this mechanics step's arrivals (Poisson counts, sites ∝ weight)."""
@@ -395,7 +406,7 @@ class TissueSolver:
                 continue
             if self._centers is None:
                 self._centers = self.mesh.centers()  # once per run, only if cells arrive
-            cumulative = np.cumsum(self._arrival_weights(self._arrival_weight[k]))
+            cumulative = np.cumsum(self._arrival_weights(k))
             if cumulative[-1] <= 0.0:
                 continue  # nowhere to enter (no vessels): the cells stay in the body
             pos = arrival_sites(self.seed, k, self.mechanics_step, count, cumulative, self._centers, self.spacing,

@@ -1,0 +1,204 @@
+"""The published-findings suite: run each finding's arms over seeds, judge its criteria.
+
+Every arm is a scenario resolved against the library exactly as ``tropism run`` resolves
+it — the library's one parameter set — and run coupled (tissue + body) when it has a tumour
+and an MSC product, else in the body alone. Jobs (finding, arm, seed) run in parallel
+processes; each job's number depends only on its scenario and seed, so the table is the same
+for any ``--workers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .errors import TropismInputError
+from .findings import Criterion, Finding
+
+
+# --------------------------------------------------------------------------- readouts
+
+
+def _msc_in_tumour(run) -> float:
+    """Viable MSCs that crossed into the tumour (the body's tumour tissue), cells."""
+    return float(run.amounts.get(("tumour", "tissue"), 0.0))
+
+
+def _density_ratio(run) -> float:
+    """MSCs per volume in the tumour over those in the rest of the brain (a section's
+    per-area ratio for sections of one thickness): viable cells, arrested or crossed."""
+    from .body.model import anatomy
+    an = anatomy(run.body_scenario)
+    a = run.amounts
+    per = {o: (a.get((o, "arrested"), 0.0) + a.get((o, "tissue"), 0.0)) / an.volume[o] for o in ("tumour", "brain")}
+    if per["brain"] <= 0.0:
+        return float("inf") if per["tumour"] > 0 else float("nan")
+    return per["tumour"] / per["brain"]
+
+
+def _largest_label_organ(run) -> str:
+    """The organ (blood excluded) holding most of the product's label."""
+    r = run.result
+    if r is None:
+        raise TropismInputError("largest_label_organ reads a body-only run", field="readout",
+                                value="largest_label_organ", allowed="a finding whose arms have no tumour")
+    label = {o: v for o, v in r.at(r.times_min[-1], "label").items()
+             if "blood" not in o and o not in ("plasma", "nasal", "peritoneum")}
+    return max(label, key=label.get)
+
+
+#: readout name -> (function of a finished run, unit)
+READOUTS: dict[str, tuple[Callable, str]] = {
+    "msc_in_tumour": (_msc_in_tumour, "cells"),
+    "msc_density_tumour_over_brain": (_density_ratio, "ratio"),
+    "largest_label_organ": (_largest_label_organ, "organ"),
+}
+
+
+@dataclass
+class _Run:
+    amounts: dict
+    body_scenario: object
+    result: object = None
+    seconds: float = 0.0
+
+
+def run_arm(scenario: dict, readout: str, file: str = "") -> tuple[float | str, float]:
+    """Run one arm's scenario to its end; (readout value, wall seconds)."""
+    import time
+    from .model.experiment import experiment_from_dict
+    from .resolve import build
+    if readout not in READOUTS:
+        raise TropismInputError("unknown readout", file=file, field="readout", value=readout,
+                                allowed=", ".join(READOUTS))
+    t0 = time.perf_counter()
+    e = experiment_from_dict(scenario, file=file)
+    r = build(e, file=file)
+    if r.body is None:
+        raise TropismInputError("a finding's arm needs a treatment", file=file, field="scenario.treatment",
+                                value=None, allowed="a [[treatment]]")
+    if r.link is not None:
+        from .simulation import Simulation
+        m = r.model
+        m = m.model_copy(update={"save": m.save.model_copy(update={"full_data_enabled": False, "svg_enabled": False})})
+        sim = Simulation(m, seed=e.simulation.seed, body=r.body, link=r.link)
+        sim.run()
+        run = _Run(sim.body.amounts(), sim.body.scenario)
+    else:
+        from .body import simulate
+        res = simulate(r.body)
+        amounts = {}
+        for j, c in enumerate(res.compartments):
+            amounts[(c, "tissue")] = float(res.tissue[-1, j])
+            amounts[(c, "arrested")] = float(res.viable[-1, j] - res.tissue[-1, j])
+        run = _Run(amounts, r.body, res)
+    value = READOUTS[readout][0](run)
+    return value, time.perf_counter() - t0
+
+
+def _job(args):
+    finding, arm, seed, scenario, readout, file = args
+    value, seconds = run_arm(scenario, readout, file)
+    return finding, arm, seed, value, seconds
+
+
+# --------------------------------------------------------------------------- judging
+
+
+@dataclass
+class RowResult:
+    """One finding's arms (values per seed) and its criteria."""
+
+    finding: Finding
+    values: dict = field(default_factory=dict)        #: arm -> list of (seed, value)
+    criteria: list = field(default_factory=list)       #: (criterion, value, pass)
+    targets: list = field(default_factory=list)        #: check_targets rows
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for _, _, ok in self.criteria)
+
+    def median(self, arm: str) -> float:
+        return float(np.median([v for _, v in self.values[arm]]))
+
+
+def _compare(x: float, op: str, y: float) -> bool:
+    return bool({"<=": x <= y, ">=": x >= y, "<": x < y, ">": x > y}[op])
+
+
+def judge(c: Criterion, row: RowResult) -> tuple[float | str, bool]:
+    """A criterion's value and whether it holds."""
+    if c.kind == "ratio":
+        den = row.median(c.denominator)
+        v = row.median(c.numerator) / den if den else float("inf")
+        return v, bool(np.isfinite(v)) and _compare(v, c.op, float(c.value))
+    if c.kind == "each":
+        arms = c.arms or list(row.values)
+        meds = [row.median(a) for a in arms]
+        worst = min(meds) if c.op in (">=", ">") else max(meds)
+        return worst, all(np.isfinite(m) and _compare(m, c.op, float(c.value)) for m in meds)
+    if c.kind == "equals":
+        seen = sorted({str(v) for _, v in row.values[c.arm]})
+        return "; ".join(seen), seen == [str(c.value)]
+    from .body.targets import check_targets
+    rows = check_targets(c.ids)
+    row.targets.extend(rows)
+    passed = sum(1 for r in rows if r["pass"])
+    return f"{passed}/{len(rows)}", passed == len(rows) and len(rows) == len(c.ids)
+
+
+def run_findings(findings: list[Finding], workers: int = 1, seeds: int | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[RowResult]:
+    """Run every arm of every finding over its seeds (``seeds`` overrides), then judge.
+
+    Parameters
+    ----------
+    findings : list of Finding
+    workers : int
+        Parallel processes for the arms (1: in this process).
+    seeds : int, optional
+        Seeds per arm instead of each finding's own.
+    progress : callable, optional
+        Called with a line per finished job.
+    """
+    rows = {f.id: RowResult(f) for f in findings}
+    jobs = []
+    for f in findings:
+        n = seeds or f.seeds
+        for arm in f.arm:
+            rows[f.id].values[arm.name] = []
+            for seed in range(1, n + 1):
+                jobs.append((f.id, arm.name, seed, f.arm_scenario(arm, seed), f.readout, f.file))
+    # check every arm before the first long run: a bad arm fails at once, not after an hour
+    from .model.experiment import experiment_from_dict
+    from .resolve import check_experiment
+    for fid, arm, seed, sc, _, file in jobs:
+        if seed == 1:
+            check_experiment(experiment_from_dict(sc, file=file), file=file)
+    if workers > 1 and len(jobs) > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            done = list(_progress(pool.map(_job, jobs), progress))
+    else:
+        done = list(_progress(map(_job, jobs), progress))
+    for fid, arm, seed, value, seconds in done:
+        rows[fid].values[arm].append((seed, value))
+        rows[fid].seconds += seconds
+    for row in rows.values():
+        for c in row.finding.criterion:
+            v, ok = judge(c, row)
+            row.criteria.append((c, v, ok))
+    return [rows[f.id] for f in findings]
+
+
+def _progress(results, progress):
+    for r in results:
+        if progress is not None:
+            fid, arm, seed, value, seconds = r
+            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            progress(f"{fid} {arm} seed {seed}: {shown} ({seconds:.1f} s)")
+        yield r

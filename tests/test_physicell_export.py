@@ -1,0 +1,58 @@
+"""`tropism export --physicell`: a scenario's tissue part as a PhysiCell 1.14 project."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tropism.errors import UnsupportedElementWarning
+from tropism.io.physicell_export import bake_interventions, export_physicell
+from tropism.model.physicell import load_model
+from tropism.resolve import build, load_and_check
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "subcutaneous_cxcr4_blockade.toml"
+
+
+def _hill(s, h, n):
+    return s ** n / (s ** n + h ** n)
+
+
+def test_a_partial_blockade_written_into_the_rule_is_the_same_curve():
+    m = build(load_and_check(EXAMPLE)).model
+    iv = m.interventions[0].model_copy(update={"efficacy": 0.6})
+    baked = bake_interventions(m.model_copy(update={"interventions": [iv]}))
+    assert baked.interventions == []
+    before = {(r.cell_type, r.signal, r.behavior): r for r in m.rules}
+    s = np.linspace(0.0, 500.0, 101)
+    for r in baked.rules:
+        r0 = before[(r.cell_type, r.signal, r.behavior)]
+        hit = r.signal == iv.target and r.cell_type in iv.cell_types
+        np.testing.assert_allclose(_hill(s, r.half_max, r.hill_power),
+                                   _hill(s * (0.4 if hit else 1.0), r0.half_max, r0.hill_power), rtol=1e-9)
+    full = bake_interventions(m.model_copy(update={"interventions": [iv.model_copy(update={"efficacy": 1.0})]}))
+    assert not any(r.signal == "sdf1" and r.cell_type in m.interventions[0].cell_types for r in full.rules)
+
+
+def test_the_exported_project_loads_back_as_the_model_written(tmp_path):
+    m = build(load_and_check(EXAMPLE)).model
+    with pytest.warns(UnsupportedElementWarning, match="arrival"):
+        target = export_physicell(m, tmp_path / "pc")
+    assert sorted(p.name for p in target.parent.iterdir()) == ["PhysiCell_settings.xml", "cells.csv", "rules.csv"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsupportedElementWarning)
+        back = load_model(target)
+    written = bake_interventions(m)
+    assert back.cell_type_names == written.cell_type_names and back.substrate_names == written.substrate_names
+    np.testing.assert_allclose(back.initial_cells.positions, written.initial_cells.positions)
+    key = lambda r: (r.cell_type, r.signal, r.behavior, r.direction, r.saturation, r.half_max, r.hill_power)  # noqa: E731
+    assert sorted(map(key, back.rules)) == sorted(map(key, written.rules))
+    for a, b in zip(back.cell_types, written.cell_types):
+        assert a.cycle.links[0].rate == pytest.approx(b.cycle.links[0].rate)
+        assert a.volume.total == pytest.approx(b.volume.total)
+        assert a.motility.speed == pytest.approx(b.motility.speed)
+    for a, b in zip(back.substrates, written.substrates):
+        assert (a.diffusion_coefficient, a.decay_rate, a.dirichlet_value) == pytest.approx(
+            (b.diffusion_coefficient, b.decay_rate, b.dirichlet_value))
