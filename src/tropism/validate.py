@@ -62,7 +62,6 @@ class _Run:
     amounts: dict
     body_scenario: object
     result: object = None
-    seconds: float = 0.0
 
 
 def run_arm(scenario: dict, readout: str, file: str = "") -> tuple[float | str, float]:
