@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/tropism run examples/tumor_oxygen_2d/PhysiCell_settings.xml --out output/demo
-	@echo "Output folder: output/demo (cells_over_time.png, populations.png, output*.xml for pcdl)"
+	$(BIN)/tropism run examples/scenarios/demo_glioma_homing.toml --out output/demo
+	@echo "Output folder: output/demo (timeseries.csv, body.csv; output*.xml for PhysiCell's tools)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

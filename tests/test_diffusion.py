@@ -308,3 +308,49 @@ def test_gradient_of_linear_field_is_exact(use_2d):
     np.testing.assert_allclose(gq[..., 1:-1], np.broadcast_to(2 * x[1:-1], gq[..., 1:-1].shape))
     np.testing.assert_allclose(gq[..., 0], x[0] + x[1])
     np.testing.assert_allclose(gq[..., -1], x[-1] + x[-2])
+
+
+# ------------------------------------------------------------------- quiet substrates
+
+
+@pytest.mark.parametrize("use_2d", [True, False])
+def test_quiet_substrates_are_left_out_without_changing_a_bit(use_2d):
+    # substrates 0 (Dirichlet faces) and 2 (interior vessels + cell sources) are live;
+    # 1 and 3 are zero everywhere with no source: they must stay exactly zero, and the live
+    # ones must come out bit for bit as when every substrate is swept
+    m = _mesh((23, 19, 7), spacing=(20.0, 20.0, 20.0), use_2d=use_2d)
+    ns = 4
+    enabled = np.zeros((ns, 6), bool)
+    enabled[0] = True
+    values = np.zeros((ns, 6))
+    values[0] = 38.0
+    D, lam = [1e5, 2e3, 500.0, 50.0], [0.1, 0.01, 0.02, 0.0]
+    vessels = np.arange(5, m.n_voxels, 37)
+    on = np.zeros((vessels.size, ns), bool)
+    on[:, 2] = True
+    vals = np.zeros((vessels.size, ns))
+    vals[:, 2] = 3.0
+    u0 = np.zeros((ns,) + m.shape)
+    u0[0] = np.random.default_rng(3).random(m.shape)
+    vox = np.arange(0, m.n_voxels, 11)
+    mm = np.full((vox.size, ns), 0.97)
+    cc = np.zeros((vox.size, ns))
+    cc[:, 2] = 0.05
+    out = []
+    for skip in (True, False):
+        s = _solver(m, D, lam, 0.01, enabled, values)
+        s.set_dirichlet_voxels(vessels, vals, on)
+        s.skip_quiet = skip
+        u = u0.copy()
+        for _ in range(4):
+            s.step_with_sources(u, 3, vox, mm, cc)
+        out.append(u)
+        assert list(s._live(u, cc)) == ([0, 2] if skip else [0, 1, 2, 3])
+    assert np.array_equal(out[0], out[1])
+    assert not out[0][1].any() and not out[0][3].any() and out[0][2].any()
+    # a source switched on in a quiet substrate brings it back into the sweep
+    s = _solver(m, D, lam, 0.01, enabled, values)
+    u = out[0].copy()
+    cc[:, 3] = 1.0
+    s.step_with_sources(u, 2, vox, mm, cc)   # the source lands after the first sweep, spreads in the second
+    assert (u[3] > 0).sum() > vox.size

@@ -139,3 +139,36 @@ def test_cells_that_crossed_into_the_host_organ_migrate_to_its_tumour():
     width = (an.volume["brain"] * 1e12) ** (1 / 3)
     rate = load_params("msc")["parenchymal_migration_um_per_min"] / (0.5 * width)
     assert 1e-5 < rate < 1e-2 and on.at(t, "viable")["tumour"] > 0
+
+
+def test_an_sdf1_blockade_takes_the_directed_migration_through_the_parenchyma_away():
+    """The body's brain → tumour migration is chemotaxis: a CXCR4/SDF-1 blockade scales it by 1 − e."""
+    sc = _glioma("right", chemokine=0.0, inflammation=0.0)
+    sc["duration_h"] = 72
+    sc["output_interval_min"] = 60
+    j = "tumour"
+    free = simulate(sc).at(72 * 60.0, "viable")[j]
+    none = simulate(sc, params={"parenchymal_migration_um_per_min": 0.0}).at(72 * 60.0, "viable")[j]
+    full = simulate({**sc, "interventions": {"sdf1_blockade": 1.0}}).at(72 * 60.0, "viable")[j]
+    half = simulate({**sc, "interventions": {"sdf1_blockade": 0.5}}).at(72 * 60.0, "viable")[j]
+    assert full == pytest.approx(none, rel=1e-9)
+    assert none < half < free
+    # a blockade of 0.5 is the library's speed halved, nothing else
+    from tropism.body.library import load_params
+    slow = simulate(sc, params={"parenchymal_migration_um_per_min":
+                                0.5 * load_params("msc")["parenchymal_migration_um_per_min"]})
+    assert half == pytest.approx(slow.at(72 * 60.0, "viable")[j], rel=1e-9)
+
+
+def test_a_scenario_blockade_of_cxcr4_reaches_the_body():
+    from tropism.resolve import build
+    from tropism.model.experiment import Experiment
+    d = {"host": {"species": "mouse", "immune": "nude"},
+         "tumour": {"line": "U87", "site": "brain", "hemisphere": "left", "radius_um": 300},
+         "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e6, "route": "iv"}],
+         "intervention": [{"kind": "blockade", "target": "cxcr4", "efficacy": 0.8}],
+         "simulation": {"duration_h": 24, "domain_um": 400}}
+    body = build(Experiment.model_validate(d)).body
+    assert body.interventions.sdf1_blockade == pytest.approx(0.8)
+    d.pop("intervention")
+    assert build(Experiment.model_validate(d)).body.interventions.sdf1_blockade == 0.0

@@ -56,3 +56,18 @@ def test_the_exported_project_loads_back_as_the_model_written(tmp_path):
     for a, b in zip(back.substrates, written.substrates):
         assert (a.diffusion_coefficient, a.decay_rate, a.dirichlet_value) == pytest.approx(
             (b.diffusion_coefficient, b.decay_rate, b.dirichlet_value))
+
+
+def test_the_exported_settings_hold_what_physicell_itself_requires(tmp_path):
+    # PhysiCell 1.14's template project stops on an empty chemotaxis substrate (even when
+    # chemotaxis is off) and on a missing number_of_cells user parameter
+    import xml.etree.ElementTree as ET
+    m = build(load_and_check(EXAMPLE)).model
+    with pytest.warns(UnsupportedElementWarning):
+        target = export_physicell(m, tmp_path / "pc")
+    root = ET.parse(target).getroot()
+    names = {s.get("name") for s in root.iter("variable")}
+    subs = [c.findtext("substrate") for c in root.iter("chemotaxis")]
+    assert subs and all(s in names for s in subs)
+    n = root.find("user_parameters/number_of_cells")
+    assert n is not None and n.get("type") == "int" and int(n.text) == 0

@@ -96,6 +96,10 @@ def run(
     out.print(f"{state} t = {summary.time:g} min: {summary.agents:,} agents, {summary.saves} saves, "
               f"{summary.wall_s:.1f} s wall, {summary.agent_steps / max(summary.wall_s, 1e-9):.3g} agent-steps/s "
               f"-> {summary.out_dir}")
+    figures = [f for f in ("homing.png", "populations.png", "cells_over_time.png")
+               if (Path(summary.out_dir) / f).is_file()]
+    if figures:
+        out.print("figures: " + ", ".join(str(Path(summary.out_dir) / f) for f in figures))
 
 
 @app.command()

@@ -473,6 +473,11 @@ def _body(e: Experiment, roles: dict, tnf_half_max: float = 1.0):
     vaso = [iv.factor for iv in e.intervention if iv.kind == "vasodilator"]
     if vaso:
         sc["interventions"] = {"vasodilator": float(np.prod(vaso))}
+    # blockades that take the MSCs' SDF-1 sensing away act on their migration in the body too
+    sdf1 = [iv.efficacy for iv in e.intervention
+            if iv.kind == "blockade" and iv.target in BLOCKS and BLOCKS[iv.target][0] == "sdf1"]
+    if sdf1 and t.product == "msc":
+        sc.setdefault("interventions", {})["sdf1_blockade"] = 1.0 - float(np.prod([1.0 - x for x in sdf1]))
     body = scenario_from_dict(sc)
     link = None
     if t.product == "msc" and e.tumour is not None and e.tumour.site in BODY_SITES:

@@ -281,8 +281,10 @@ def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> 
         # cells that crossed into the tumour's host organ migrate through its parenchyma to
         # the tumour: directed speed over the mean distance, half the organ's width
         width_um = (an.volume[an.tumour_host] * 1e12) ** (1.0 / 3.0)
+        # the migration is chemotaxis up the tumour's SDF-1: a blockade of it on the cells
+        # takes away the directed part, as in the tissue's rule
         b.flow((an.tumour_host, "tissue"), ("tumour", "tissue"),
-               p["parenchymal_migration_um_per_min"] / (0.5 * width_um))
+               p["parenchymal_migration_um_per_min"] * (1.0 - iv.sdf1_blockade) / (0.5 * width_um))
     # a condition that shrinks Kupffer uptake or enlarges the spleen shifts debris to the spleen
     b.flow(VD, ("liver", "debris"), p["debris_uptake_per_min"] * p["debris_liver_share"] * macrophage_weight(sc, "liver"))
     b.flow(VD, ("spleen", "debris"),

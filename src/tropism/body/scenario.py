@@ -86,6 +86,9 @@ class Interventions(_Strict):
 
     vasodilator: float = Field(1.0, ge=1.0, le=3.0, description="capillary diameter multiplier")
     anti_adhesion: float = Field(1.0, ge=0.0, le=1.0, description="multiplier on arrest probability")
+    sdf1_blockade: float = Field(0.0, ge=0.0, le=1.0, description="efficacy of a CXCR4 or SDF-1 blockade on the "
+                                 "MSCs: their directed migration through the tumour's host organ scales by "
+                                 "1 - efficacy, as their chemotaxis does in the tissue")
 
 
 class Scenario(_Strict):

@@ -65,7 +65,27 @@ def export_physicell(model, folder: str | Path) -> Path:
     every other part of the tissue model is in the files.
     """
     from ..model.physicell import write_model
+    from ..model.model import UserParameter
     baked = bake_interventions(model).model_copy(update={"arrivals": []})
+    if baked.substrates:
+        # PhysiCell looks the chemotaxis substrate up even when chemotaxis is off, and stops
+        # on an empty name: name the first substrate (off, it acts on nothing)
+        first = baked.substrates[0].name
+        types = []
+        for ct in baked.cell_types:
+            chemo = ct.motility.chemotaxis
+            if not chemo.substrate:
+                mot = ct.motility.model_copy(update={"chemotaxis": chemo.model_copy(update={"substrate": first})})
+                ct = ct.model_copy(update={"motility": mot})
+            types.append(ct)
+        baked = baked.model_copy(update={"cell_types": types})
+    if "number_of_cells" not in baked.user_parameters:
+        # PhysiCell's template project places this many random cells of each type and stops
+        # when it is missing; the tissue's cells are all in cells.csv
+        ups = dict(baked.user_parameters)
+        ups["number_of_cells"] = UserParameter(value="0", type="int", units="none",
+                                               description="random cells of each type (PhysiCell template)")
+        baked = baked.model_copy(update={"user_parameters": ups})
     if model.arrivals:
         warnings.warn(f"{len(model.arrivals)} arrival(s) from the body model cannot be written in PhysiCell's files "
                       "and are left out: the exported project has the tumour and its rules, no arriving MSCs",

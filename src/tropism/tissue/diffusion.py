@@ -278,14 +278,14 @@ def _lod_step_two_ends(u, c, inv, back, dir_idx, dir_val, line_ptr, half, scratc
 
 
 @njit(**_JIT)
-def _lod_steps_by_substrate(u, c, inv, back, dir_idx, dir_val, line_ptr, n_dims, src_voxels, src_m,
+def _lod_steps_by_substrate(u, c, inv, back, dir_idx, dir_val, line_ptr, n_dims, subs, src_voxels, src_m,
                             src_c, n_steps):
     """``n_steps`` LOD steps with each substrate on one thread for all of its steps.
 
     Substrates never interact within a mechanics interval (cell sources are per substrate),
     so a small multi-substrate field needs one parallel launch per call instead of three
-    per step. Every line sees the same operations in the same order as in
-    :func:`_lod_step`, so the results are identical to it.
+    per step. Only the substrates listed in ``subs`` are stepped. Every line sees the same
+    operations in the same order as in :func:`_lod_step`, so the results are identical to it.
     """
     ns, nz, ny, nx = u.shape
     flat = u.reshape(u.size)
@@ -293,7 +293,8 @@ def _lod_steps_by_substrate(u, c, inv, back, dir_idx, dir_val, line_ptr, n_dims,
     per_sub = nz * ny
     per_s = nz * ny * nx
     m_xy = ny * nx
-    for s in prange(ns):
+    for si in prange(subs.shape[0]):
+        s = subs[si]
         l_start = s * per_sub
         q0 = line_ptr[l_start]
         q1 = line_ptr[l_start + per_sub]
@@ -507,6 +508,11 @@ class DiffusionSolver:
 
         self._no_voxels = np.zeros(0, dtype=np.int64)
         self._no_sources = np.zeros((0, ns))
+        self._all_subs = np.arange(ns, dtype=np.int64)
+        self._maybe_quiet = list(range(ns))
+        self._live_subs = np.zeros(0, dtype=np.int64)
+        # whether a step leaves out the substrates that stay zero (see _live); off only to compare
+        self.skip_quiet = True
         self._face_mask, self._face_vals = self._face_dirichlet()
         self._set_combined(None)
 
@@ -549,6 +555,9 @@ class DiffusionSolver:
         self._dir_xy = idx % (nx * ny)
         n_lines = self.n_substrates * nz * ny
         self._line_ptr = np.searchsorted(idx, np.arange(n_lines + 1, dtype=np.int64) * nx)
+        lp = self._line_ptr[:: nz * ny]
+        self._dir_nonzero = np.array([bool(np.any(self._dir_val[lp[s]:lp[s + 1]] != 0.0))
+                                      for s in range(self.n_substrates)])
 
     def set_dirichlet_voxels(self, voxel_indices, values, enabled) -> None:
         """Set the interior Dirichlet voxels (e.g. blood vessels), replacing earlier ones.
@@ -731,7 +740,7 @@ class DiffusionSolver:
         elif self._by_substrate(threads):
             kernel = _lod_steps_by_substrate
             args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._line_ptr,
-                    self.mesh.n_dimensions, voxels, m, c)
+                    self.mesh.n_dimensions, self._live(fields, c), voxels, m, c)
         else:
             kernel = _lod_step
             args = (self._c, self._inv, self._back, self._dir_idx, self._dir_val, self._dir_x, self._dir_xy,
@@ -741,6 +750,25 @@ class DiffusionSolver:
         finally:
             if threads != n_threads:
                 numba.set_num_threads(n_threads)
+
+    def _live(self, fields: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The substrates a step must sweep: all but those that stay exactly zero.
+
+        A substrate that is zero everywhere, with no nonzero Dirichlet value and no source
+        constant, stays zero through a step (the sweeps map 0 to 0, and m·0 + 0 = 0), so
+        leaving it out changes no bit of any field. Quiet substrates are common: a library
+        scenario declares every substrate its rules may read.
+        """
+        if not self.skip_quiet or not self._maybe_quiet:
+            return self._all_subs
+        # a substrate once seen live is swept from then on (always correct): only the ones
+        # still quiet are looked at again, so a model without quiet substrates pays nothing
+        quiet = [s for s in self._maybe_quiet
+                 if not (self._dir_nonzero[s] or (c.shape[0] and c[:, s].any()) or fields[s].any())]
+        if len(quiet) < len(self._maybe_quiet):
+            self._maybe_quiet = quiet
+            self._live_subs = np.array([s for s in range(self.n_substrates) if s not in quiet], dtype=np.int64)
+        return self._live_subs
 
     def gradients(self, fields: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Spatial gradients of all substrates, with BioFVM's stencils.
