@@ -9,11 +9,16 @@ same settings file (one thread each: the file says ``omp_num_threads`` 1, tropis
 time, live cells and mean oxygen at the end, then the ratio. PhysiCell is not part of this
 repository: build its template project yourself (``make template && make`` in a PhysiCell
 1.14.2 checkout) and pass the executable with ``--physicell``; without it only tropism runs.
+
+Both engines run PhysiCell's own clocks (0.01 / 0.1 / 6 min, LOD diffusion), written into the
+exported file, so that they take the same steps; ``--scenario-clocks`` keeps the scenario's
+(in 2D the library's Douglas diffusion at 0.1 min, which PhysiCell would run as LOD).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,6 +52,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=120.0)
     ap.add_argument("--physicell", type=Path, default=None, help="PhysiCell 1.14 template project executable")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scenario-clocks", action="store_true", help="keep the scenario's time steps and scheme")
     a = ap.parse_args()
     tropism = str(Path(sys.executable).with_name("tropism"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -57,7 +63,12 @@ def main() -> None:
         text = settings.read_text(encoding="utf-8")
         start = text.index('<max_time units="min">')
         end = text.index("</max_time>", start)
-        settings.write_text(text[:start] + f'<max_time units="min">{a.minutes:g}' + text[end:], encoding="utf-8")
+        text = text[:start] + f'<max_time units="min">{a.minutes:g}' + text[end:]
+        if not a.scenario_clocks:
+            for tag, value in (("dt_diffusion", 0.01), ("dt_mechanics", 0.1), ("dt_phenotype", 6.0)):
+                text = re.sub(rf"<{tag}( [^>]*)?>[^<]*</{tag}>", rf"<{tag}\g<1>>{value:g}</{tag}>", text)
+            text = re.sub(r"\s*<diffusion_scheme>[^<]*</diffusion_scheme>", "", text)
+        settings.write_text(text, encoding="utf-8")
         (proj / "output").mkdir()
         engines = {"tropism": ([tropism, "run", str(settings), "--out", str(Path(tmp) / "tropism_out"),
                                 "--threads", "1", "--no-png"], Path(tmp) / "tropism_out")}

@@ -354,3 +354,168 @@ def test_quiet_substrates_are_left_out_without_changing_a_bit(use_2d):
     cc[:, 3] = 1.0
     s.step_with_sources(u, 2, vox, mm, cc)   # the source lands after the first sweep, spreads in the second
     assert (u[3] > 0).sum() > vox.size
+
+
+# ------------------------------------------------------------------ Douglas scheme
+
+
+def _exact_steady_state(m, D, lam, fixed, fixed_val, k, s):
+    """The discrete steady state A u − K u + s = 0 of the unsplit equations (sparse solve).
+
+    ``A``: the 5/7-point diffusion–decay operator with no-flux ends (the one both schemes
+    discretise); ``fixed`` voxels hold ``fixed_val``. One substrate; flat arrays.
+    """
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spl
+
+    nz, ny, nx = m.shape
+    idx = np.arange(m.n_voxels).reshape(m.shape)
+    rows, cols, vals = [], [], []
+    pairs = [(idx[:, :, :-1], idx[:, :, 1:], D / m.dx**2), (idx[:, :-1, :], idx[:, 1:, :], D / m.dy**2)]
+    if not m.use_2d:
+        pairs.append((idx[:-1], idx[1:], D / m.dz**2))
+    for a, b, c in pairs:
+        a, b = a.ravel(), b.ravel()
+        rows += [a, b, a, b]
+        cols += [b, a, a, b]
+        vals += [np.full(a.size, c)] * 2 + [np.full(a.size, -c)] * 2
+    A = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(m.n_voxels,) * 2).tocsr()
+    M = (A - sp.diags(lam + k)).tolil()
+    rhs = -s.copy()
+    for i in np.flatnonzero(fixed):
+        M.rows[i], M.data[i] = [i], [1.0]
+        rhs[i] = fixed_val[i]
+    return spl.spsolve(M.tocsr(), rhs)
+
+
+def _uptake_disk(m, k_rate, supply):
+    """A disk of uptake and supply in the middle of the plane (flat voxel indices, k, s)."""
+    c = m.centers()
+    mid = (c.max(axis=0) + c.min(axis=0)) / 2
+    r = np.linalg.norm((c - mid)[:, :2], axis=1)
+    vox = np.flatnonzero(r < 0.2 * (c[:, 0].max() - c[:, 0].min())).astype(np.int64)
+    k = np.zeros(m.n_voxels)
+    s = np.zeros(m.n_voxels)
+    k[vox], s[vox] = k_rate, supply
+    return vox, k, s
+
+
+def _maps(vox, k, s, dt):
+    # BioFVM's implicit cell update ρ ← (ρ + dt s) / (1 + dt K) as the affine map m ρ + c
+    mm = 1.0 / (1.0 + dt * k[vox])
+    return mm[:, None].copy(), (dt * s[vox] * mm)[:, None].copy()
+
+
+@pytest.mark.parametrize("dt", [0.01, 0.1])
+def test_douglas_steady_state_is_the_unsplit_one_whatever_dt(dt):
+    # Oxygen on PhysiCell's 20 µm voxels (D = 1e5 µm²/min: c = D dt / dx² = 2.5 and 25),
+    # 38 mmHg on the faces, a disk of cells taking it up (K = 3/min) and one interior
+    # Dirichlet voxel (a vessel). The Douglas fixed point is the unsplit steady state to
+    # round-off at both steps; LOD's moves with dt (5 % at 0.01 min, 28 % at 0.1 min).
+    m = _mesh((50, 50, 1), spacing=(20.0, 20.0, 20.0), use_2d=True)
+    D, lam = 1e5, 0.1
+    enabled = np.zeros((1, 6), bool)
+    enabled[0, :4] = True
+    values = np.full((1, 6), 38.0)
+    vox, k, s = _uptake_disk(m, 3.0, 0.5)
+    vessel = np.array([m.n_voxels // 2 + 3])
+    fixed = np.zeros(m.shape, bool)
+    fixed[:, 0, :] = fixed[:, -1, :] = fixed[:, :, 0] = fixed[:, :, -1] = True
+    fixed.reshape(-1)[vessel] = True
+    fixed_val = np.where(fixed.reshape(-1), 38.0, 0.0)
+    fixed_val[vessel] = 60.0
+    exact = _exact_steady_state(m, D, lam, fixed.reshape(-1), fixed_val, k, s)
+    free = np.setdiff1d(vox, vessel)
+    mm, cc = _maps(free, k, s, dt)
+    errors = {}
+    for scheme in ("douglas", "lod"):
+        solver = DiffusionSolver(m, [D], [lam], dt, enabled, values, scheme=scheme)
+        solver.set_dirichlet_voxels(vessel, [[60.0]], [[True]])
+        u = np.full((1,) + m.shape, 38.0)
+        solver.step_with_sources(u, int(round(200.0 / dt)), free, mm, cc)  # 200 min: converged
+        errors[scheme] = np.abs(u.reshape(-1) - exact).max() / 38.0
+        assert u.reshape(-1)[vessel[0]] == 60.0
+    assert errors["douglas"] < 1e-10, errors
+    assert errors["lod"] > (0.03 if dt == 0.01 else 0.2), errors  # the drift Douglas removes
+
+
+@pytest.mark.parametrize("use_2d", [True, False])
+def test_douglas_conserves_mass_and_is_stable_at_long_steps(use_2d):
+    # No-flux faces, no decay, no sources: mass is conserved, the spread never grows and the
+    # field relaxes to its mean. The field is kept away from 0: a step's overshoot below 0 at
+    # a sharp front is set to 0 (concentrations), which adds mass.
+    m = _mesh((23, 17, 11), spacing=(2.0, 3.0, 2.5), use_2d=use_2d)
+    D = np.array([50.0, 20.0, 100.0])
+    solver = DiffusionSolver(m, D, np.zeros(3), 0.1, np.zeros((3, 6), bool), np.zeros((3, 6)), scheme="douglas")
+    u = 10.0 + np.random.default_rng(7).random((3,) + m.shape)
+    mass0 = u.sum(axis=(1, 2, 3))
+    spread = [u.std(axis=(1, 2, 3))]
+    for _ in range(100):
+        for _ in range(100):
+            solver.step(u)
+        spread.append(u.std(axis=(1, 2, 3)))
+    np.testing.assert_allclose(u.sum(axis=(1, 2, 3)), mass0, rtol=1e-11, atol=0)
+    assert np.all(np.diff(np.array(spread), axis=0) <= 1e-12)
+    assert np.all(spread[-1] < 1e-6 * u.mean(axis=(1, 2, 3)))
+
+
+def test_douglas_damps_fine_modes_slowly_at_large_c():
+    # The price of the dt-free steady state: a mode fine along every axis decays by about
+    # 1 − Σ 1/(4c) per step (2D) and far less in 3D, where LOD removes it at once. At
+    # c = 25 in 2D a checkerboard falls by e in about 50 steps (5 min at dt = 0.1 min); in
+    # 3D it would take thousands: this is why scenarios use Douglas in 2D only.
+    m = _mesh((24, 24, 1), spacing=(20.0, 20.0, 20.0), use_2d=True)
+    solver = DiffusionSolver(m, [1e5], [0.0], 0.1, np.zeros((1, 6), bool), np.zeros((1, 6)), scheme="douglas")
+    y, x = np.mgrid[0:24, 0:24]
+    u = (10.0 + (-1.0) ** (x + y)).astype(float).reshape(1, 1, 24, 24).copy()
+    amp0 = u.std()
+    for _ in range(50):
+        solver.step(u)
+    ratio = u.std() / amp0
+    assert 0.3 < ratio < 0.45, ratio  # about 1/e, as 1 − 2/(4c) per step gives
+    lod = DiffusionSolver(m, [1e5], [0.0], 0.1, np.zeros((1, 6), bool), np.zeros((1, 6)))
+    v = (10.0 + (-1.0) ** (x + y)).astype(float).reshape(1, 1, 24, 24).copy()
+    lod.step(v)
+    assert v.std() < 0.01 * amp0  # LOD: one step
+
+
+def test_douglas_follows_a_transient_and_is_thread_independent():
+    # Cells start taking oxygen up at t = 0 in a field at 38 mmHg. Against LOD at dt/200
+    # (the transient's reference), Douglas at 0.1 min is within 5 % of the boundary value
+    # after 0.5 min and 1 % after 2 min (LOD at PhysiCell's 0.01 min: 2.6 % at 1 min, growing
+    # to its 5 % steady drift).
+    m = _mesh((60, 60, 1), spacing=(20.0, 20.0, 20.0), use_2d=True)
+    enabled = np.zeros((2, 6), bool)
+    enabled[:, :4] = True
+    values = np.full((2, 6), 38.0)
+    vox, k, s = _uptake_disk(m, 3.0, 0.0)
+    k2 = np.zeros((vox.size, 2))
+
+    def run(scheme, dt, times, threads=1):
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        solver = DiffusionSolver(m, [1e5, 1e3], [0.1, 0.1], dt, enabled, values, scheme=scheme)
+        mm, cc = _maps(vox, k, s, dt)
+        mm2 = np.concatenate([mm, mm], axis=1)
+        u = np.full((2,) + m.shape, 38.0)
+        out, t = [], 0.0
+        for target in times:
+            solver.step_with_sources(u, int(round((target - t) / dt)), vox, mm2, k2 + np.concatenate([cc, cc], 1))
+            t = target
+            out.append(u.copy())
+        return out
+
+    times = [0.5, 2.0, 10.0]
+    ref = run("lod", 0.0005, times)
+    dg = run("douglas", 0.1, times)
+    err = [np.abs(a[0] - b[0]).max() / 38.0 for a, b in zip(dg, ref)]
+    assert err[0] < 0.05 and err[1] < 0.01 and err[2] < 0.005, err
+    two = run("douglas", 0.1, times, threads=2)
+    assert all(np.array_equal(a, b) for a, b in zip(dg, two))
+
+
+def test_an_unknown_scheme_is_refused_with_the_allowed_ones():
+    from tropism.errors import TropismInputError
+
+    with pytest.raises(TropismInputError, match="douglas"):
+        DiffusionSolver(_mesh(4), [1.0], [0.0], 0.1, np.zeros((1, 6), bool), np.zeros((1, 6)), scheme="adi")

@@ -38,13 +38,15 @@ def test_a_partial_blockade_written_into_the_rule_is_the_same_curve():
 
 def test_the_exported_project_loads_back_as_the_model_written(tmp_path):
     m = build(load_and_check(EXAMPLE)).model
-    with pytest.warns(UnsupportedElementWarning, match="arrival"):
+    with pytest.warns(UnsupportedElementWarning, match="arrival"), \
+            pytest.warns(UnsupportedElementWarning, match="PhysiCell has only LOD"):
         target = export_physicell(m, tmp_path / "pc")
     assert sorted(p.name for p in target.parent.iterdir()) == ["PhysiCell_settings.xml", "cells.csv", "rules.csv"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnsupportedElementWarning)
         back = load_model(target)
     written = bake_interventions(m)
+    assert back.clocks == written.clocks  # the Douglas scheme and its steps included
     assert back.cell_type_names == written.cell_type_names and back.substrate_names == written.substrate_names
     np.testing.assert_allclose(back.initial_cells.positions, written.initial_cells.positions)
     key = lambda r: (r.cell_type, r.signal, r.behavior, r.direction, r.saturation, r.half_max, r.hill_power)  # noqa: E731

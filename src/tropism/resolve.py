@@ -169,6 +169,31 @@ def _prior(default: dict, prov: dict, path: str) -> float:
     return float(default["value"])
 
 
+def _clocks(sim, d: dict, three_d: bool, prov: dict, file: str | None):
+    """The run's time steps and diffusion scheme: the scenario's where it sets them, else the
+    library's (in 2D the Douglas scheme and longer steps; in 3D PhysiCell's LOD and steps)."""
+    from .model.domain import Clocks
+    dim = "3d" if three_d else "2d"
+    chosen = {}
+    for field, key in (("dt_diffusion", f"dt_diffusion_{dim}_min"), ("dt_mechanics", f"dt_mechanics_{dim}_min"),
+                       ("dt_phenotype", "dt_phenotype_min"), ("diffusion_scheme", f"diffusion_scheme_{dim}")):
+        own = getattr(sim, f"{field}_min" if field.startswith("dt_") else field)
+        if own is not None:
+            chosen[field] = own
+            _record(prov, f"clocks.{field}", "min" if field.startswith("dt_") else "", "scenario file", "V")
+        else:
+            chosen[field] = d[key]["value"]
+            _record(prov, f"clocks.{field}", d[key].get("unit", ""), f"{d[key]['source']} [default prior]",
+                    d[key]["status"])
+    try:
+        return Clocks(max_time=sim.duration_h * 60.0, **chosen)
+    except ValueError as exc:
+        msg = str(exc).splitlines()[-1].removeprefix("Value error, ")
+        raise TropismInputError(msg, file=file, field="simulation.dt_diffusion_min, dt_mechanics_min, dt_phenotype_min",
+                                value=(chosen["dt_diffusion"], chosen["dt_mechanics"], chosen["dt_phenotype"]),
+                                allowed="dt_diffusion <= dt_mechanics <= dt_phenotype") from None
+
+
 def _sphere(d_um: float) -> float:
     """Volume (µm³) of a sphere of diameter ``d_um``."""
     import numpy as np
@@ -277,8 +302,7 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
                     z_min=-half if three_d else -sim.voxel_um / 2, z_max=half if three_d else sim.voxel_um / 2,
                     dx=sim.voxel_um, dy=sim.voxel_um, dz=sim.voxel_um, use_2d=not three_d)
     d = dflt["domain"]
-    clocks = Clocks(max_time=sim.duration_h * 60.0, dt_diffusion=d["dt_diffusion_min"]["value"],
-                    dt_mechanics=d["dt_mechanics_min"]["value"], dt_phenotype=d["dt_phenotype_min"]["value"])
+    clocks = _clocks(sim, d, three_d, prov, file)
 
     substrates = []
     for name in SUBSTRATES:

@@ -86,6 +86,13 @@ def export_physicell(model, folder: str | Path) -> Path:
         ups["number_of_cells"] = UserParameter(value="0", type="int", units="none",
                                                description="random cells of each type (PhysiCell template)")
         baked = baked.model_copy(update={"user_parameters": ups})
+    if model.clocks.diffusion_scheme != "lod":
+        # the file names the scheme for tropism (<overall><diffusion_scheme>); PhysiCell ignores it
+        warnings.warn(f"PhysiCell has only LOD diffusion: it runs this file's {model.clocks.diffusion_scheme} "
+                      f"diffusion as LOD at dt_diffusion {model.clocks.dt_diffusion:g} min, whose steady oxygen "
+                      "drifts with the step (28 % at 0.1 min on 20 um voxels, docs/tissue_solver.md); for "
+                      "PhysiCell's own accuracy set diffusion_scheme = \"lod\" and dt_diffusion_min = 0.01 in "
+                      "[simulation]", UnsupportedElementWarning, stacklevel=2)
     if model.arrivals:
         warnings.warn(f"{len(model.arrivals)} arrival(s) from the body model cannot be written in PhysiCell's files "
                       "and are left out: the exported project has the tumour and its rules, no arriving MSCs",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import model_validator
 
 from ._base import NonNeg, Positive, Record
@@ -44,12 +46,18 @@ class Domain(Record):
 
 
 class Clocks(Record):
-    """PhysiCell's three time steps (min) and the end time (min)."""
+    """PhysiCell's three time steps (min), the end time (min) and the diffusion integrator.
+
+    ``diffusion_scheme`` is ``lod`` (BioFVM's, as PhysiCell) or ``douglas`` (its steady state
+    does not move with ``dt_diffusion``; see :class:`tropism.tissue.diffusion.DiffusionSolver`).
+    A settings file names it in ``<overall><diffusion_scheme>``, which PhysiCell ignores.
+    """
 
     max_time: NonNeg = 1440.0
     dt_diffusion: Positive = 0.01
     dt_mechanics: Positive = 0.1
     dt_phenotype: Positive = 6.0
+    diffusion_scheme: Literal["lod", "douglas"] = "lod"
 
     @model_validator(mode="after")
     def _nested(self) -> "Clocks":

@@ -165,6 +165,12 @@ class SimulationSpec(_Section):
     seed: int = Field(0, ge=0, description="random seed: same seed, same numbers")
     save_every_h: float = Field(6.0, gt=0, description="interval between saved snapshots (h)")
     readouts: tuple[str, ...] = Field(READOUTS, description="quantities in timeseries.csv: " + ", ".join(READOUTS))
+    dt_diffusion_min: Optional[float] = Field(None, gt=0, le=10, description="diffusion step (min); default: "
+                                              "the library's for the run's dimensions")
+    dt_mechanics_min: Optional[float] = Field(None, gt=0, le=60, description="mechanics step (min); default: the library's")
+    dt_phenotype_min: Optional[float] = Field(None, gt=0, le=600, description="phenotype step (min); default: the library's")
+    diffusion_scheme: Optional[Literal["lod", "douglas"]] = Field(
+        None, description="lod (PhysiCell's) or douglas (steady state free of dt); default: the library's")
 
     @model_validator(mode="after")
     def _consistent(self):

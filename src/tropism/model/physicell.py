@@ -88,7 +88,8 @@ _DOMAIN = [("x_min", "x_min", "float", None), ("x_max", "x_max", "float", None),
            ("use_2D", "use_2d", "bool", None)]
 _OVERALL = [("max_time", "max_time", "time", "min"), ("dt_diffusion", "dt_diffusion", "time", "min"),
             ("dt_mechanics", "dt_mechanics", "time", "min"),
-            ("dt_phenotype", "dt_phenotype", "time", "min")]
+            ("dt_phenotype", "dt_phenotype", "time", "min"),
+            ("diffusion_scheme", "diffusion_scheme", "str", None)]
 _RUN_OPTIONS = [("virtual_wall_at_domain_edge", "virtual_wall_at_domain_edge", "bool", None),
                 ("disable_automated_spring_adhesions", "disable_automated_spring_adhesions", "bool", None)]
 _VOLUME = [("total", "total", "float", "micron^3"),
@@ -1134,6 +1135,8 @@ def model_to_xml_string(model: Model, *, cells_file: str = CELLS_NAME, rules_fil
     _el(overall, "space_units", "micron")
     for tag in ("dt_diffusion", "dt_mechanics", "dt_phenotype"):
         _el(overall, tag, getattr(model.clocks, tag), units="min")
+    if model.clocks.diffusion_scheme != "lod":  # tropism's own element; PhysiCell ignores it
+        _el(overall, "diffusion_scheme", model.clocks.diffusion_scheme)
 
     _el(_el(root, "parallel"), "omp_num_threads", model.options.omp_num_threads)
 

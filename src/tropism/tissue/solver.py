@@ -94,7 +94,7 @@ class TissueSolver:
             enabled[:] = False
         self.diffusion = DiffusionSolver(self.mesh, np.array([s.diffusion_coefficient for s in subs]),
                                          np.array([s.decay_rate for s in subs]), self.dt_diffusion,
-                                         enabled, values)
+                                         enabled, values, scheme=c.diffusion_scheme)
         if self.n_substrates:
             self.diffusion.apply_dirichlet(self.fields)
         self.rule_groups, _ = compile_rules(model)
