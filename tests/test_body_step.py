@@ -97,3 +97,49 @@ def test_bad_calls_are_refused():
         advance(st, 5.0, 10.0)
     with pytest.raises(TropismInputError):
         advance(st, 0.0, 10.0, BodyInputs(sources_per_min={("nowhere", "viable"): 1.0}))
+
+
+def _with_tumour(sc):
+    if sc.tumour is not None:
+        return sc
+    data = sc.model_dump()
+    data["tumour"] = {"site": "subcutaneous", "volume_mm3": 100.0}
+    return scenario_from_dict(data)
+
+
+def test_a_tolerance_keeps_the_systems_until_an_input_moves_past_it_and_bounds_the_lag():
+    # A tumour growing 0.2 % per 6-min step with its signals rising: exact (rtol 0) rebuilds
+    # every step; at 1 % the systems are kept while the inputs stay within 1 % of those they
+    # were built on, and the homed cells differ from the exact run by well under 1 %.
+    sc = _with_tumour(load_scenario(next(p for p in EXAMPLES if "mouse" in p.stem)))
+    exact, lagged = start(sc), start(sc)
+    rebuilt, t = 0, 0.0
+    for k in range(1, 121):
+        t1 = 6.0 * k
+        inputs = BodyInputs(tumour_volume_mm3=100.0 * 1.002 ** k, chemokine=0.01 * (1 + 0.003 * k),
+                            inflammation=0.05)
+        exact = advance(exact, t, t1, inputs)
+        before = lagged.systems
+        lagged = advance(lagged, t, t1, inputs, rtol=0.01)
+        rebuilt += lagged.systems is not before
+        built = lagged.scenario.tumour
+        assert abs(built.volume_mm3 / inputs.tumour_volume_mm3 - 1) <= 0.01
+        assert abs(built.chemokine / inputs.chemokine - 1) <= 0.01
+        t = t1
+    assert 10 <= rebuilt <= 60, rebuilt          # of 120 exchanges: one each ~1 % of change
+    homed_exact = exact.amounts()[("tumour", "tissue")]
+    homed = lagged.amounts()[("tumour", "tissue")]
+    assert homed_exact > 0 and abs(homed / homed_exact - 1) < 0.01, (homed, homed_exact)
+    assert abs(sum(lagged.amounts().values()) - sc.dose) <= 1e-9 * sc.dose
+
+
+def test_steps_of_one_length_share_their_exponential_and_give_the_same_numbers():
+    sc = _with_tumour(load_scenario(next(p for p in EXAMPLES if "mouse" in p.stem)))
+    src = BodyInputs(sources_per_min={("venous_blood", "viable"): 3.0})
+    a = start(sc)
+    for k in range(5):
+        a = advance(a, 6.0 * k, 6.0 * (k + 1), src)
+    assert len(a.systems[0].propagators) == 1  # one step length, one cached pair
+    b = advance(start(sc), 0.0, 30.0, src)    # one long step, its own exponential
+    for key, v in b.amounts().items():
+        assert abs(a.amounts()[key] - v) <= 1e-9 * sc.dose + 1e-12, key

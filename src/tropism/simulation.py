@@ -262,7 +262,7 @@ class _Coupler:
                     add(ml.state, ml.scale * released[ml.substrate])
             inputs = BodyInputs(tumour_volume_mm3=volume, chemokine=levels["chemokine"],
                                 inflammation=levels["inflammation"], sources_per_min=sources)
-            self.state = advance(self.state, t0, t1, inputs)
+            self.state = advance(self.state, t0, t1, inputs, rtol=link.inputs_rtol)
             self.sent += arrived
             self.received += departed
         self.t0 = t1

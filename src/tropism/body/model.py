@@ -45,6 +45,9 @@ class LinearSystem:
     dose: np.ndarray
     weight: float = 1.0
     compartments: list = field(default_factory=list)
+    #: step length (in 1e-6 min) → (e^{Ah}, ∫₀ʰ e^{As} ds): a system is fixed once built, so
+    #: repeated steps of one length (a coupled run's exchanges) share one exponential
+    propagators: dict = field(default_factory=dict, repr=False, compare=False)
 
     def index(self, comp: str, kind: str) -> int:
         """Return the state index of (compartment, kind)."""

@@ -83,12 +83,21 @@ class BodyState:
         return total
 
 
-def _with_inputs(sc: Scenario, inputs: BodyInputs | None) -> Scenario:
+def _with_inputs(sc: Scenario, inputs: BodyInputs | None, rtol: float = 0.0) -> Scenario:
+    """The scenario with the tumour inputs that differ from its own by more than ``rtol``
+    (relative); the same object when none does, so its systems are kept."""
     if inputs is None:
         return sc
     upd = {k: v for k, v in (("volume_mm3", inputs.tumour_volume_mm3),
                              ("perfusion_ml_min_per_ml", inputs.perfusion_ml_min_per_ml),
                              ("chemokine", inputs.chemokine), ("inflammation", inputs.inflammation)) if v is not None}
+    if upd and sc.tumour is not None and rtol > 0.0:
+        now = sc.tumour
+        moved = {k for k, v in upd.items()
+                 if getattr(now, k) is None or abs(v - getattr(now, k)) > rtol * max(abs(v), abs(getattr(now, k)))}
+        if not moved:
+            return sc
+        upd = {k: v for k, v in upd.items() if k in moved}
     if not upd:
         return sc
     if sc.tumour is None:
@@ -115,25 +124,44 @@ def start(scenario: Scenario | dict, params: dict | None = None) -> BodyState:
 
 
 def _segment(s: LinearSystem, x: np.ndarray, h: float, r: np.ndarray | None) -> np.ndarray:
-    """Exact solution of dx/dt = A x + r over h (r constant; Van Loan when r ≠ 0)."""
+    """Exact solution of dx/dt = A x + r over h (r constant; Van Loan when r ≠ 0).
+
+    The propagators of a step length are kept on the system (``s.propagators``): a coupled
+    run steps one system over equal exchange intervals many times.
+    """
     if h <= 0.0:
         return x
     n = s.A.shape[-1]
-    if r is None or not np.any(r):
-        return np.einsum("...ij,...j->...i", expm(s.A * h), x)
-    M = np.zeros(s.A.shape[:-2] + (2 * n, 2 * n))
-    M[..., :n, :n] = s.A * h
-    M[..., :n, n:] = np.eye(n) * h
-    E = expm(M)
-    return np.einsum("...ij,...j->...i", E[..., :n, :n], x) + np.einsum("...ij,...j->...i", E[..., :n, n:], r)
+    key = int(h * 1e6 + 0.5)
+    with_source = r is not None and np.any(r)
+    E, F = s.propagators.get(key, (None, None))
+    if E is None or (with_source and F is None):
+        if with_source:
+            M = np.zeros(s.A.shape[:-2] + (2 * n, 2 * n))
+            M[..., :n, :n] = s.A * h
+            M[..., :n, n:] = np.eye(n) * h
+            V = expm(M)
+            E, F = V[..., :n, :n].copy(), V[..., :n, n:].copy()
+        else:
+            E = expm(s.A * h)
+        s.propagators[key] = (E, F)
+    y = np.einsum("...ij,...j->...i", E, x)
+    return y + np.einsum("...ij,...j->...i", F, r) if with_source else y
 
 
-def advance(state: BodyState, t0: float, t1: float, inputs: BodyInputs | None = None) -> BodyState:
+def advance(state: BodyState, t0: float, t1: float, inputs: BodyInputs | None = None,
+            rtol: float = 0.0) -> BodyState:
     """Advance the body from ``t0`` to ``t1`` (min) with ``inputs`` held constant.
 
     The scenario's own doses (boluses and infusions of its schedule) fall where they are due:
     a bolus at time t is given once, in the call whose interval (t0, t1] holds it (at t = 0
     by :func:`start`). Returns a new state; ``state`` is not changed.
+
+    With ``rtol`` > 0 a tumour input (volume, perfusion, chemokine, inflammation) replaces
+    the one the body's systems were built on only once it differs from it by more than
+    ``rtol`` (relative): the systems, and their exponentials, are rebuilt that much less
+    often. The body then lags its measured inputs by at most ``rtol``, never more (the
+    comparison is with the inputs of the last build, so small changes cannot accumulate).
 
     Raises
     ------
@@ -143,7 +171,7 @@ def advance(state: BodyState, t0: float, t1: float, inputs: BodyInputs | None = 
     if abs(t0 - state.t) > 1e-9 * max(1.0, abs(t0)) or not t1 >= t0:
         raise TropismInputError("advance: t0 must be the state's time and t1 >= t0", field="t0, t1",
                                 value=(t0, t1), allowed=f"t0 = {state.t:g}, t1 >= t0")
-    sc = _with_inputs(state.scenario, inputs)
+    sc = _with_inputs(state.scenario, inputs, rtol)
     syss = systems(sc, params=state.params) if sc is not state.scenario else state.systems
     sch = sc.schedule
     boluses, infusions = dose_events(sch.doses, sch.interval_h * 60.0, sch.infusion_min, sc.dose, t1)

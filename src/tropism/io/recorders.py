@@ -154,6 +154,7 @@ class ExchangeSeries:
         self.link = link
         self.rows: list[list[float]] = []
         self.body_rows: list[list[float]] = []
+        self._exchange_text, self._body_text = CsvText(_csv_row), CsvText(_csv_row)
         self.states: list | None = None
         plasma = [f"plasma_{ml.substrate}" for ml in link.plasma]
         released = [f"released_{ml.substrate}_per_min" for ml in link.release]
@@ -190,13 +191,31 @@ class ExchangeSeries:
     def finish(self, snap) -> None:
         if not self.rows:
             return
-        _write_csv(self.out / "exchange.csv", self.header, self.rows)
-        _write_csv(self.out / "body.csv", ["time_min"] + [f"{c}:{k}" for c, k in self.states], self.body_rows)
+        self._exchange_text.write(self.out / "exchange.csv", ",".join(self.header), self.rows)
+        self._body_text.write(self.out / "body.csv", ",".join(["time_min"] + [f"{c}:{k}" for c, k in self.states]),
+                              self.body_rows)
 
     def checkpoint(self, snap, state: dict) -> None:
         self.finish(snap)
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[float]]) -> None:
-    lines = [",".join(header)] + [",".join(f"{v:.10g}" for v in r) for r in rows]
-    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+class CsvText:
+    """The text of a CSV file whose rows are only ever appended, each row formatted once.
+
+    Recorders rewrite their whole file at every checkpoint (atomically, so a killed run
+    leaves complete files); without this a long run formats its early rows again each time.
+    """
+
+    def __init__(self, fmt) -> None:
+        self.fmt = fmt
+        self.lines: list[str] = []
+
+    def write(self, path: Path, header: str, rows: list) -> None:
+        if len(rows) < len(self.lines):  # rows were replaced: format them all again
+            self.lines = []
+        self.lines += [self.fmt(r) for r in rows[len(self.lines):]]
+        atomic_write_bytes(path, (header + "\n" + "".join(ln + "\n" for ln in self.lines)).encode())
+
+
+def _csv_row(r) -> str:
+    return ",".join(f"{v:.10g}" for v in r)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..tissue.states import LIVE
-from .physicell_output import atomic_write_bytes
+from .recorders import CsvText
 
 #: body state kinds that are live product, and those a label also counts
 VIABLE_KINDS = ("viable", "arrested", "tissue")
@@ -53,6 +53,7 @@ class TimeSeries:
         self.per = "mm^2" if d.use_2d else "mm^3"
         self.per_name = "mm2" if d.use_2d else "mm3"
         self.rows: list[tuple[float, str, float, str]] = []
+        self._text = CsvText(lambda r: f"{r[0]:.6g},{r[1]},{r[2]:.9g},{r[3]}")
         self.saved_at: float | None = None
         self.png, self.title = png, title
 
@@ -126,6 +127,4 @@ class TimeSeries:
             homing_figure(self.rows, self.path.with_name("homing.png"), self.title)
 
     def _write(self) -> None:
-        lines = ["time_min,quantity,value,unit"]
-        lines += [f"{t:.6g},{q},{v:.9g},{u}" for t, q, v, u in self.rows]
-        atomic_write_bytes(self.path, ("\n".join(lines) + "\n").encode())
+        self._text.write(self.path, "time_min,quantity,value,unit", self.rows)

@@ -118,8 +118,12 @@ class Agents:
         new_index[keep] = np.arange(m)
         if m == n:
             return new_index
+        # rows before the first removed one stay where they are; the rest move up, gathered
+        # by one index array (a boolean mask would be turned into indices once per array)
+        first = int(np.argmin(keep))
+        src = np.flatnonzero(keep[first:]) + first
         for arr in self.arrays.values():
-            arr[:m] = arr[:n][keep]
+            arr[first:m] = arr[src]
         target = self.arrays["attack_target"][:m]
         has = target >= 0
         target[has] = new_index[target[has]]

@@ -41,6 +41,33 @@ def build_grid(pos, n, lo, size, dims):
 
 
 @nb.njit(cache=True)
+def bounds(pos, n, lo, hi):
+    """The box the first ``n`` positions occupy, within [lo, hi] (``lo``, ``hi`` when n = 0).
+
+    Binning this box rather than the whole domain keeps the grid as small as the tissue: a
+    tumour in the middle of a large domain no longer pays for the empty bins around it."""
+    blo = hi.copy()
+    bhi = lo.copy()
+    if n == 0:
+        return lo.copy(), hi.copy()
+    for i in range(n):
+        for a in range(3):
+            x = pos[i, a]
+            if x < blo[a]:
+                blo[a] = x
+            if x > bhi[a]:
+                bhi[a] = x
+    for a in range(3):
+        if blo[a] < lo[a]:
+            blo[a] = lo[a]
+        if bhi[a] > hi[a]:
+            bhi[a] = hi[a]
+        if bhi[a] < blo[a]:
+            bhi[a] = blo[a]
+    return blo, bhi
+
+
+@nb.njit(cache=True)
 def voxel_indices(pos, n, lo, spacing, shape, out):
     """Flat voxel index (i + nx(j + ny k)) of the first ``n`` positions, clamped to the mesh."""
     nz, ny, nx = shape[0], shape[1], shape[2]
@@ -60,14 +87,16 @@ def voxel_indices(pos, n, lo, spacing, shape, out):
 def grid_geometry(lo: np.ndarray, hi: np.ndarray, reach: float, use_2d: bool, n_agents: int = 0):
     """Bin edge and bin counts for interaction reach ``reach`` (µm) over box [lo, hi].
 
-    Bins are at least ``reach`` wide, and no more numerous than max(8 per agent, 2²⁰): a few
-    cells in a big domain would otherwise pay for millions of empty bins, while a dense
-    tissue in a mostly empty domain keeps bins as small as its reach (fewer candidates).
+    Bins are half the reach wide, so a scan of ±2 bins covers the reach with fewer candidates
+    than ±1 bin of the full reach (2.5² against 3² reach² of area in 2D, about 40 % fewer).
+    They are no more numerous than max(8 per agent, 2²⁰): a few cells in a big domain would
+    otherwise pay for millions of empty bins (the scan then covers ±⌈reach / size⌉ bins),
+    while a dense tissue in a mostly empty domain keeps bins small (fewer candidates).
     """
     naxes = 2 if use_2d else 3
     extent = np.prod((hi - lo)[:naxes])
     sparse = (extent / max(8.0 * n_agents, float(1 << 20))) ** (1.0 / naxes)
-    size = max(float(reach), sparse, 1e-6)
+    size = max(0.5 * float(reach), sparse, 1e-6)
     span = np.array(hi - lo, dtype=float)
     if use_2d:
         span[2] = 0.0  # one layer of bins, however thick the voxel layer

@@ -47,6 +47,8 @@ def compose_sources(n, voxel, volume, secretion, target, uptake, export, dt, vox
             k += 1
         w = dt * volume[i] / voxel_volume
         for s in range(ns):
+            if secretion[i, s] == 0.0 and uptake[i, s] == 0.0 and export[i, s] == 0.0:
+                continue  # the identity map: m / 1 and (c + 0) / 1 + 0 leave both as they are
             a = w * secretion[i, s] * target[i, s]
             b = 1.0 + w * (secretion[i, s] + uptake[i, s])
             m[slot, s] /= b

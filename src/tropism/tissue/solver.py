@@ -10,9 +10,9 @@ from . import population, rng
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
 from .arrivals import arrival_sites, poisson
 from .diffusion import DiffusionSolver
-from .mechanics import contact_counts, neighbour_forces
+from .mechanics import contact_counts, neighbour_forces, ordinary_extent
 from .mesh import Mesh
-from .neighbors import build_grid, grid_geometry, voxel_indices
+from .neighbors import bounds, build_grid, grid_geometry, voxel_indices
 from .parameters import TypeTables
 from .reactions import conversion_weights
 from .registry import behaviour_target, read_signal
@@ -193,11 +193,11 @@ class TissueSolver:
     def _grid(self):
         a = self.agents
         n = a.n
-        rmax = float(a.radius[:n].max()) if n else 1.0
-        rel = float(max(1.0, a.rel_max_adh[:n].max())) if n else 1.0
-        size, dims = grid_geometry(self.lo, self.hi, 2.0 * rmax * rel, self.use_2d, n)
-        start, order, _ = build_grid(a.position, n, self.lo, size, dims)
-        return start, order, self.lo, size, dims
+        e_cut, _ = ordinary_extent(a.radius[:n], a.rel_max_adh[:n, 0])
+        lo, hi = bounds(a.position, n, self.lo, self.hi)
+        size, dims = grid_geometry(lo, hi, 2.0 * e_cut, self.use_2d, n)
+        start, order, _ = build_grid(a.position, n, lo, size, dims)
+        return start, order, lo, size, dims, e_cut
 
     def neighbours(self, with_forces: bool = False, with_list: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Build the neighbour list (and, ``with_forces``, the mechanics velocities and pressure).
