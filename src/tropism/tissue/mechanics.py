@@ -60,6 +60,17 @@ def _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, o
 
 
 @nb.njit(inline="always")
+def _window(x, y, z, lo, size, dims, reach):
+    # the bins within ``reach`` of a point: x, y and z ranges (inclusive first, exclusive last)
+    span = int(math.ceil(reach / size))
+    cx = _bin_coord(x, lo[0], size, dims[0])
+    cy = _bin_coord(y, lo[1], size, dims[1])
+    cz = _bin_coord(z, lo[2], size, dims[2])
+    return (max(cx - span, 0), min(cx + span + 1, dims[0]), max(cy - span, 0), min(cy + span + 1, dims[1]),
+            max(cz - span, 0), min(cz + span + 1, dims[2]))
+
+
+@nb.njit(inline="always")
 def _extent(near, q):
     # how far agent q reaches: a pair interacts only closer than max(R, A) ≤ e_i + e_j
     return near[q, 3] if near[q, 3] > near[q, 6] else near[q, 6]
@@ -118,17 +129,12 @@ def _scan(qi, near, near_affinity, start, order, lo, size, dims, e_cut, with_for
     vz = 0.0
     p = 0.0
     count = 0
-    span = int(math.ceil(2.0 * e_cut / size))
     lim2_max = 4.0 * e_cut * e_cut
-    cx = _bin_coord(xi, lo[0], size, dims[0])
-    cy = _bin_coord(yi, lo[1], size, dims[1])
-    cz = _bin_coord(zi, lo[2], size, dims[2])
-    x0 = max(cx - span, 0)
-    x1 = min(cx + span, dims[0] - 1)
-    for bz in range(max(cz - span, 0), min(cz + span + 1, dims[2])):
-        for by in range(max(cy - span, 0), min(cy + span + 1, dims[1])):
+    x0, x1, y0, y1, z0, z1 = _window(xi, yi, zi, lo, size, dims, 2.0 * e_cut)
+    for bz in range(z0, z1):
+        for by in range(y0, y1):
             row = dims[0] * (by + dims[1] * bz)
-            for q in range(start[row + x0], start[row + x1 + 1]):
+            for q in range(start[row + x0], start[row + x1]):
                 dx = xi - near[q, 0]
                 dy = yi - near[q, 1]
                 dz = zi - near[q, 2]
@@ -223,16 +229,11 @@ def _large_agents(n, start, order, lo, size, dims, e_cut, with_forces, with_list
         p = 0.0
         count = 0
         reach = ei + e_max
-        span = int(math.ceil(reach / size))
-        cx = _bin_coord(xi, lo[0], size, dims[0])
-        cy = _bin_coord(yi, lo[1], size, dims[1])
-        cz = _bin_coord(zi, lo[2], size, dims[2])
-        x0 = max(cx - span, 0)
-        x1 = min(cx + span, dims[0] - 1)
-        for bz in range(max(cz - span, 0), min(cz + span + 1, dims[2])):
-            for by in range(max(cy - span, 0), min(cy + span + 1, dims[1])):
+        x0, x1, y0, y1, z0, z1 = _window(xi, yi, zi, lo, size, dims, reach)
+        for bz in range(z0, z1):
+            for by in range(y0, y1):
                 row = dims[0] * (by + dims[1] * bz)
-                for q in range(start[row + x0], start[row + x1 + 1]):
+                for q in range(start[row + x0], start[row + x1]):
                     dx = xi - near[q, 0]
                     dy = yi - near[q, 1]
                     dz = zi - near[q, 2]
