@@ -59,6 +59,31 @@ def test_secretion_is_converted_from_pg_per_million_cells_per_day():
     assert r.link.product_type == "msc_adipose" and r.model.arrivals[0].cell_type == "msc_adipose"
 
 
+def test_a_measured_oxygen_consumption_becomes_the_first_order_uptake_that_consumes_it():
+    # A549: 88.8 amol/s per cell (Molter 2008). PhysiCell's uptake U removes U·ρ·V per minute;
+    # at the reference level ρ with dissolved α·ρ (mol/L) that must be the measured rate
+    from tropism.units import uptake_from_consumption
+
+    e = experiment_from_dict({"host": {"species": "mouse", "immune": "nude"},
+                              "tumour": {"line": "A549", "site": "lung", "cells": 10},
+                              "simulation": {"duration_h": 1, "domain_um": 400}})
+    r = build(e)
+    a549 = r.model.cell_types[0]
+    o2 = load_defaults()["oxygen"]
+    alpha, ref = o2["solubility_uM_per_mmHg"]["value"] * 1e-6, o2["uptake_reference_mmHg"]["value"]
+    u = a549.secretion["oxygen"].uptake_rate
+    consumed_amol_per_s = u / 60.0 * alpha * ref * a549.volume.total * 1e-15 * 1e18
+    assert consumed_amol_per_s == pytest.approx(load_catalogue().get(
+        "cell_lines", "A549", "oxygen_consumption_rate_amol_per_cell_per_s").value, rel=1e-12)
+    src = r.model.provenance["cell_types[A549].secretion[oxygen].uptake_rate"]
+    assert "Molter" in src.source and "converted at" in src.source and src.status == "U" and src.unit == "1/min"
+    # a line without a measurement keeps the declared prior
+    glioma_u87 = build(load_experiment(EXAMPLES / "glioma_msc_ia_same_side.toml")).model
+    assert glioma_u87.cell_types[0].secretion["oxygen"].uptake_rate == load_defaults()["tumour"]["oxygen_uptake_per_min"]["value"]
+    with pytest.raises(ValueError):
+        uptake_from_consumption(-1.0, 1000.0, 1.34, 38.0)
+
+
 def test_every_library_rule_applies_to_its_role_and_every_number_has_a_source(glioma):
     m = glioma.model
     roles = {"tumour": ["U87"], "msc": ["msc_bone_marrow"]}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import TropismInputError
 from .model.experiment import Experiment, load_experiment
+from .units import uptake_from_consumption
 
 #: blockade target -> (library table, parameter that says whether a cell carries it); targets that
 #: act on a secreted factor or a process are always meaningful and are not listed
@@ -331,10 +332,24 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
 
     types, roles = [], {"tumour": [], "msc": []}
 
-    def secretion(table, entity, type_name, o2_default):
+    def secretion(table, entity, type_name, o2_default, volume_um3):
         sec = {s: SecretionParameters() for s in SUBSTRATES}
-        # no line- or source-specific oxygen uptake in the library yet: the default prior
-        u = _prior(o2_default, prov, f"cell_types[{type_name}].secretion[oxygen].uptake_rate")
+        path = f"cell_types[{type_name}].secretion[oxygen].uptake_rate"
+        if table == "cell_lines" and cat.get(table, entity, "oxygen_consumption_rate_amol_per_cell_per_s") is not None:
+            u = _number(cat, table, entity, "oxygen_consumption_rate_amol_per_cell_per_s", None, prov, path,
+                        convert=lambda q: uptake_from_consumption(
+                            q, volume_um3, dflt["oxygen"]["solubility_uM_per_mmHg"]["value"],
+                            dflt["oxygen"]["uptake_reference_mmHg"]["value"]))
+            o2 = dflt["oxygen"]
+            # a measured rate through the conversion's constants is only as good as the weakest
+            status = "U" if "U" in (prov[path].status, o2["solubility_uM_per_mmHg"]["status"],
+                                    o2["uptake_reference_mmHg"]["status"]) else prov[path].status
+            prov[path] = prov[path].model_copy(update={
+                "unit": "1/min", "status": status,
+                "source": prov[path].source + f"; converted at {o2['uptake_reference_mmHg']['value']:g} mmHg with O2 "
+                f"solubility {o2['solubility_uM_per_mmHg']['value']:g} uM/mmHg (defaults.toml [oxygen])"})
+        else:
+            u = _prior(o2_default, prov, path)
         sec["oxygen"] = SecretionParameters(uptake_rate=u)
         for parameter, sub in SECRETION[table].items():
             if cat.get(table, entity, parameter) is not None:
@@ -355,7 +370,7 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
         types.append(CellType(name=name, id=len(types),
                               cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=doubling)]),
                               volume=_volume(vol),
-                              secretion=secretion("cell_lines", line, name, td["oxygen_uptake_per_min"])))
+                              secretion=secretion("cell_lines", line, name, td["oxygen_uptake_per_min"], vol)))
         roles["tumour"].append(name)
     sources = sorted({t.source for t in e.treatment if t.product == "msc"})
     md = dflt["msc"]
@@ -379,7 +394,7 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
                               volume=_volume(vol),
                               motility=Motility(enabled=True, speed=speed, persistence_time=pers,
                                                 migration_bias=md["migration_bias"]["value"], advanced_chemotaxis=adv),
-                              secretion=secretion("msc_sources", src, name, md["oxygen_uptake_per_min"])))
+                              secretion=secretion("msc_sources", src, name, md["oxygen_uptake_per_min"], vol)))
         roles["msc"].append(name)
 
     rules = []

@@ -16,3 +16,19 @@ SPACE_TO_MICRON = {"micron": 1.0, "microns": 1.0, "um": 1.0, "µm": 1.0, "mm": 1
 def sphere_radius(volume: float) -> float:
     """Radius (µm) of a sphere of the given volume (µm³)."""
     return (volume * 3.0 / (4.0 * 3.141592653589793)) ** (1.0 / 3.0)
+
+
+def uptake_from_consumption(amol_per_cell_per_s: float, volume_um3: float, solubility_uM_per_mmHg: float,
+                            reference_mmHg: float) -> float:
+    """First-order oxygen uptake rate (1/min) of a cell consuming ``amol_per_cell_per_s`` at
+    ``reference_mmHg``.
+
+    PhysiCell's uptake removes U·ρ·V_cell per minute (ρ in mmHg): with the dissolved oxygen
+    α·ρ (α in µM/mmHg) that is U/60 · α·ρ · V_cell mol/s, matched to the measured rate at the
+    reference level. Below it a first-order cell consumes proportionally less, as PhysiCell's do.
+    """
+    if amol_per_cell_per_s < 0 or volume_um3 <= 0 or solubility_uM_per_mmHg <= 0 or reference_mmHg <= 0:
+        raise ValueError("consumption >= 0, and volume, solubility and reference level > 0")
+    mol_per_s = amol_per_cell_per_s * 1e-18
+    dissolved = solubility_uM_per_mmHg * 1e-6 * reference_mmHg      # mol/L
+    return 60.0 * mol_per_s / (dissolved * volume_um3 * 1e-15)      # 1 µm³ = 1e-15 L

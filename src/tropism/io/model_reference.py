@@ -12,7 +12,8 @@ from pathlib import Path
 from ..library import TABLES, load_catalogue, load_rules, parameter_definitions
 
 TITLES = {"cell_lines": "Tumour cell lines", "msc_sources": "MSC sources", "substrates": "Substrates"}
-BODY_FILES = (("physiology/mouse.toml", "Mouse physiology"), ("physiology/rat.toml", "Rat physiology"),
+BODY_FILES = (("tissue/defaults.toml", "Priors of scenario models where the library has no measurement, and their clocks"),
+              ("physiology/mouse.toml", "Mouse physiology"), ("physiology/rat.toml", "Rat physiology"),
               ("physiology/human.toml", "Human physiology"), ("body/msc.toml", "MSCs in the body"),
               ("body/exosome.toml", "Exosomes in the body"), ("body/molecules.toml", "Drugs and proteins"),
               ("body/conditions.toml", "Host conditions"), ("body/haematopoiesis.toml", "Haematopoietic recovery"))
@@ -65,7 +66,7 @@ def render(library: Path | None = None) -> str:
         out.append(f"| {r.cell_type} | {r.signal} | {r.direction} | {r.behaviour} | {_number(r.max_response)} | "
                    f"{_number(r.half_max)} | {_number(r.hill_power)} | {status} | {_cell(r.source)} |")
     out.append("")
-    out += ["## Whole-body model", ""]
+    out += ["## Priors and the whole-body model", ""]
     for rel, title in BODY_FILES:
         path = root / rel
         with open(path, "rb") as fh:
