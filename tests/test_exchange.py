@@ -183,6 +183,31 @@ def test_a_receptor_blockade_on_the_product_lowers_the_occupancy_the_body_reads(
     assert levels[2] == pytest.approx(levels[0])                  # a blockade on another type: none
 
 
+def test_the_body_reads_the_perfusion_of_the_tumours_live_share():
+    # Half the tumour cells' volume necrotic: the body's tumour takes half the viable tissue's
+    # perfusion, and so half its blood flow; without the port it keeps its own.
+    from tropism.body.model import anatomy
+    model, scenario, lk = coupled_parts(12.0, perfusion_viable_ml_min_per_ml=0.3)
+    sim = Simulation(model, seed=7, body=scenario, link=lk)
+    a = sim.solver.agents
+    tumour = np.flatnonzero(a.type[: a.n] == 1)
+    dead = tumour[: len(tumour) // 2]
+    a.death_state[dead] = 2                       # necrotic (swelling)
+    a.volume[tumour] = 2494.0
+    sim.run()
+    live_share = (len(tumour) - len(dead)) / len(tumour)
+    last = sim.exchanges[-1][1]
+    assert last.perfusion_ml_min_per_ml == pytest.approx(0.3 * live_share)
+    built = sim.body.scenario.tumour
+    assert built.perfusion_ml_min_per_ml == pytest.approx(0.3 * live_share, rel=0.011)  # within inputs_rtol
+    flow = anatomy(sim.body.scenario).flow["tumour"]
+    assert flow == pytest.approx(built.perfusion_ml_min_per_ml * built.volume_mm3 / 1000.0)
+    plain = Simulation(model, seed=7, body=scenario, link=coupled_parts(12.0)[2])
+    plain.run()
+    assert plain.exchanges[-1][1].perfusion_ml_min_per_ml is None
+    assert plain.body.scenario.tumour.perfusion_ml_min_per_ml == scenario.tumour.perfusion_ml_min_per_ml
+
+
 @pytest.mark.parametrize("exchange_min", [None, 9.0])  # 9 min: the 120-min save falls inside an interval
 def test_coupled_state_round_trips_through_a_checkpoint(exchange_min):
     class Keep:

@@ -105,6 +105,10 @@ def test_the_body_gets_the_route_schedule_and_tumour(glioma):
     b = glioma.body
     assert b.species == "rat" and b.route.kind == "ia" and b.route.artery == "brain"
     assert b.tumour.site == "brain" and b.tumour.volume_mm3 == pytest.approx(4 / 3 * np.pi * 0.4 ** 3)
+    # the tumour's perfusion flows back from the tissue: the library's, for its viable share
+    from tropism.body.library import load_physiology
+    assert glioma.link.perfusion_viable_ml_min_per_ml == load_physiology("rat").tumour_perfusion
+    assert "viable tumour tissue" in glioma.link_provenance["perfusion_viable_ml_min_per_ml"].source
     e = experiment_from_dict({"host": {"species": "mouse"},
                               "tumour": {"line": "4T1", "site": "subcutaneous", "cells": 10},
                               "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e5, "route": "iv",

@@ -458,12 +458,25 @@ def build(e: Experiment, file: str | None = None, catalogue=None) -> Resolved:
     body, link = _body(e, roles, adhesion["half_max"])
     if link is not None:
         link = link.model_copy(update={"chemokine": "sdf1", "chemokine_half_max": _kd_ng_ml(cat, "sdf1", link_prov),
-                                       "inflammation": "tnfa", "inflammation_half_max": adhesion["half_max"]})
+                                       "inflammation": "tnfa", "inflammation_half_max": adhesion["half_max"],
+                                       "perfusion_viable_ml_min_per_ml": _viable_perfusion(body, link_prov)})
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
     if link is not None:
         link_prov["inflammation_half_max"] = link_prov["adhesion_half_max"]
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
     return Resolved(e, model, body, link, roles, float(hyp.value) if hyp is not None else 15.0, link_prov)
+
+
+def _viable_perfusion(body, prov: dict) -> float:
+    """The species' tumour perfusion (library/physiology), read as that of viable tumour tissue:
+    the coupled body scales it by the live share of the tissue's tumour (necrosis is unperfused)."""
+    from .body.library import physiology_entry
+    entry = physiology_entry(body.species, "tumour", "perfusion_ml_min_per_ml")
+    _record(prov, "perfusion_viable_ml_min_per_ml", "mL/min/mL",
+            f"{entry['source']} [library physiology/{body.species}.toml: tumour.perfusion_ml_min_per_ml, read as the "
+            "perfusion of viable tumour tissue: necrotic regions carry no flow (Vaupel P, Kallinowski F, Okunieff P "
+            "1989 Cancer Res 49:6449)]", entry.get("status", "U"))
+    return float(entry["value"])
 
 
 #: scenario tumour site -> body-model site (a lung tumour is fed by bronchial, systemic arteries)

@@ -71,6 +71,7 @@ class TissueToBody:
     tumour_volume_mm3: float | None = None
     chemokine: float | None = None
     inflammation: float | None = None
+    perfusion_ml_min_per_ml: float | None = None
 
 
 @dataclass
@@ -181,13 +182,24 @@ class _Coupler:
         self.sent = 0  #: cells debited from the body so far (equals the tissue's arrivals)
         self.received = 0  #: cells credited to the body so far (the tissue's departures)
 
-    def _tumour_cell_volume(self) -> float:
+    def _tumour_cell_volume(self, live_only: bool = False) -> float:
         if not self._tumour_rows:
             return 0.0
         a = self.solver.agents
         n = a.n
         mask = np.isin(a.type[:n], self._tumour_rows)
+        if live_only:
+            mask &= a.death_state[:n] == LIVE
         return float(a.volume[:n][mask].sum())
+
+    def _perfusion(self) -> float | None:
+        """The tumour's blood flow per volume: the viable tissue's, times the live share of the
+        tumour cells' volume (necrotic and dying tissue is not perfused)."""
+        viable = self.link.perfusion_viable_ml_min_per_ml
+        if viable is None or not self._tumour_rows:
+            return None
+        total = self._tumour_cell_volume()
+        return viable * (self._tumour_cell_volume(live_only=True) / total if total > 0.0 else 1.0)
 
     def _levels(self) -> dict:
         """Receptor occupancy and adhesion induction (fractions) from the tumour's mean levels."""
@@ -244,7 +256,9 @@ class _Coupler:
         if self._tumour_rows and self.tumour_volume0 > 0.0:
             volume = self.tumour_mm3 * self._tumour_cell_volume() / self.tumour_volume0
         levels = self._levels()
-        out = TissueToBody(t0, t1, arrived, departed, released, volume, levels["chemokine"], levels["inflammation"])
+        perfusion = self._perfusion()
+        out = TissueToBody(t0, t1, arrived, departed, released, volume, levels["chemokine"], levels["inflammation"],
+                           perfusion)
         h = t1 - t0
         if h > 0.0:
             sources: dict = {}
@@ -261,7 +275,8 @@ class _Coupler:
                 if released[ml.substrate] > 0.0:
                     add(ml.state, ml.scale * released[ml.substrate])
             inputs = BodyInputs(tumour_volume_mm3=volume, chemokine=levels["chemokine"],
-                                inflammation=levels["inflammation"], sources_per_min=sources)
+                                inflammation=levels["inflammation"], perfusion_ml_min_per_ml=perfusion,
+                                sources_per_min=sources)
             self.state = advance(self.state, t0, t1, inputs, rtol=link.inputs_rtol)
             self.sent += arrived
             self.received += departed

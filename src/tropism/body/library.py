@@ -84,6 +84,17 @@ class Physiology:
                           dict(self.capillary_um), self.tumour_perfusion, self.tumour_capillary_um)
 
 
+def physiology_entry(species: str, section: str, name: str) -> dict:
+    """One entry of ``library/physiology/<species>.toml`` as written: value, source, status."""
+    if species not in SPECIES:
+        raise TropismInputError("unknown species", field="species", value=species, allowed=", ".join(SPECIES))
+    path = _library_dir() / "physiology" / f"{species}.toml"
+    entry = _read(path).get(section, {}).get(name)
+    if not isinstance(entry, dict) or "value" not in entry:
+        raise TropismInputError("no such physiology entry", file=str(path), field=f"{section}.{name}")
+    return entry
+
+
 @lru_cache(maxsize=None)
 def load_physiology(species: str) -> Physiology:
     """Load ``library/physiology/<species>.toml``.

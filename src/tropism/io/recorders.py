@@ -159,7 +159,7 @@ class ExchangeSeries:
         plasma = [f"plasma_{ml.substrate}" for ml in link.plasma]
         released = [f"released_{ml.substrate}_per_min" for ml in link.release]
         self.header = (["t0_min", "t1_min", "arrival_rate_per_min", "arrived", "departed"] + plasma + released
-                       + ["tumour_volume_mm3", "chemokine", "inflammation"])
+                       + ["tumour_volume_mm3", "chemokine", "inflammation", "perfusion_ml_min_per_ml"])
 
     def load(self, out_dir: str | os.PathLike, until: float) -> None:
         """Continue the files of a resumed run: keep their rows up to ``until`` (min)."""
@@ -181,7 +181,8 @@ class ExchangeSeries:
         row = [to_body.t0, to_body.time, to_tissue.arrival_rate_per_min, to_body.arrived, to_body.departed]
         row += [to_tissue.plasma.get(ml.substrate, nan) for ml in self.link.plasma]
         row += [to_body.released_per_min.get(ml.substrate, nan) for ml in self.link.release]
-        row += [nan if v is None else v for v in (to_body.tumour_volume_mm3, to_body.chemokine, to_body.inflammation)]
+        row += [nan if v is None else v for v in (to_body.tumour_volume_mm3, to_body.chemokine, to_body.inflammation,
+                                                  to_body.perfusion_ml_min_per_ml)]
         self.rows.append(row)
         amounts = body.amounts()
         if self.states is None:

@@ -119,6 +119,8 @@ class TimeSeries:
         for comp, (viable, label) in per_organ.items():
             self._add(to_body.time, f"body_viable:{comp}", viable, "cells")
             self._add(to_body.time, f"body_label:{comp}", label, "cells")
+        if to_body.perfusion_ml_min_per_ml is not None:
+            self._add(to_body.time, "tumour_perfusion", to_body.perfusion_ml_min_per_ml, "mL/min/mL")
 
     def finish(self, snap) -> None:
         self._write()

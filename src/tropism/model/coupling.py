@@ -60,6 +60,10 @@ class BodyLink(Record):
         In the substrate's units: the receptor's Kd, the inducer's half-maximal level.
     plasma, release : list of MoleculeLink
         Body → tissue plasma levels and tissue → body releases through vessels.
+    perfusion_viable_ml_min_per_ml : float, optional
+        Blood flow per volume of viable tumour tissue (mL/min/mL). The body's tumour perfusion
+        is this times the share of the tumour cells' volume that is alive: necrotic tissue is
+        not perfused. ``None`` leaves the body's own tumour perfusion.
     inputs_rtol : float
         The body rebuilds its systems on the tissue's measured tumour inputs (volume,
         receptor occupancy, adhesion induction) once one has moved by more than this share
@@ -79,6 +83,7 @@ class BodyLink(Record):
     inflammation_half_max: float = Field(1.0, gt=0.0)
     plasma: list[MoleculeLink] = Field(default_factory=list)
     release: list[MoleculeLink] = Field(default_factory=list)
+    perfusion_viable_ml_min_per_ml: float | None = Field(None, gt=0.0)
     inputs_rtol: float = Field(0.01, ge=0.0, lt=1.0)
 
     @field_validator("arrival_state", "departure_state")
