@@ -29,6 +29,12 @@ def test_2d_scenarios_take_douglas_and_longer_steps_3d_keeps_physicell_clocks():
     c = three.clocks
     assert (c.diffusion_scheme, c.dt_diffusion, c.dt_mechanics) == ("lod", 0.01, 0.1)
     assert "default prior" in build(_experiment(2)).model.provenance["clocks.dt_mechanics"].source
+    # oxygen, which the tumour cells take up at 10/min, keeps 0.1 min; the slow cytokines step
+    # once per mechanics interval (tissue/diffusion.douglas_substeps)
+    model = build(_experiment(2)).model
+    k = TissueSolver(model).diffusion.substeps
+    assert k[model.substrate_names.index("oxygen")] == 1
+    assert all(k[i] == 5 for i, n in enumerate(model.substrate_names) if n != "oxygen")
 
 
 def test_a_scenario_sets_its_own_clocks_and_an_inconsistent_set_is_refused():

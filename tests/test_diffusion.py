@@ -9,6 +9,7 @@ from scipy.linalg import solve_banded
 from scipy.special import k0
 
 from tropism.tissue import diffusion
+from tropism.errors import TropismInputError
 from tropism.tissue.diffusion import DiffusionSolver
 from tropism.tissue.mesh import Mesh
 
@@ -515,7 +516,64 @@ def test_douglas_follows_a_transient_and_is_thread_independent():
 
 
 def test_an_unknown_scheme_is_refused_with_the_allowed_ones():
-    from tropism.errors import TropismInputError
 
     with pytest.raises(TropismInputError, match="douglas"):
         DiffusionSolver(_mesh(4), [1.0], [0.0], 0.1, np.zeros((1, 6), bool), np.zeros((1, 6)), scheme="adi")
+
+
+# ------------------------------------------------------------------ Douglas substeps
+
+
+def test_substeps_give_slow_substrates_the_mechanics_step_and_keep_the_stiff_one():
+    from tropism.tissue.diffusion import douglas_substeps
+    # oxygen (D 1e5, cells take it up at 10/min), SDF-1 (D 1e3), a fast cytokine D 5e4, and a
+    # slow one that cells take up fast: base step 0.1 min, 5 per mechanics step
+    k = douglas_substeps([1e5, 1e3, 5e4, 1e3], [0.1, 0.016, 0.01, 0.01], [10.0, 0.0, 0.0, 8.0], 0.1, (20.0, 20.0), 5)
+    assert k.tolist() == [1, 5, 1, 1]
+    assert douglas_substeps([1e3, 1e3], [0.0, 0.0], [0.0, 0.0], 0.1, (20.0, 20.0), 6).tolist() == [1, 1]
+
+
+def test_a_substrate_stepped_five_times_longer_keeps_the_steady_state_and_follows_the_transient():
+    # SDF-1-like: D = 1000 µm²/min, decay 0.016/min, a disk of cells secreting it towards 5 and
+    # taking it up, switched on at t = 0. Against steps of 0.01 min, steps of 0.1 min are within
+    # 0.5 % of the final peak all along; the substrate stepping 0.5 min (5 substeps of 0.1)
+    # within 3 % while the field builds up (first order: five times the error) and 0.2 % at
+    # 30 min; and both have the same fixed point.
+    m = _mesh((40, 40, 1), spacing=(20.0, 20.0, 20.0), use_2d=True)
+    vox, k, s = _uptake_disk(m, 0.2, 1.0)
+    enabled = np.zeros((1, 6), bool)
+    values = np.zeros((1, 6))
+    runs = {}
+    for base, sub in ((0.01, 1), (0.1, 1), (0.1, 5)):
+        mm, cc = _maps(vox, k, s, base)
+        solver = DiffusionSolver(m, [1000.0], [0.016], base, enabled, values, scheme="douglas", substeps=[sub])
+        per = int(round(0.5 / base))
+        u = np.zeros((1,) + m.shape)
+        seen = []
+        for _ in range(60):                                   # 60 mechanics steps of 0.5 min
+            solver.step_with_sources(u, per, vox, mm, cc)
+            seen.append(u.copy())
+        assert solver.steps_taken == 60 * per
+        runs[(base, sub)] = (np.array(seen), solver, mm, cc)
+    ref = runs[(0.01, 1)][0]
+    scale = ref[-1].max()
+    assert scale > 0.1
+    err = {key: np.abs(runs[key][0] - ref).reshape(60, -1).max(axis=1) / scale for key in ((0.1, 1), (0.1, 5))}
+    assert err[(0.1, 1)].max() < 0.005
+    assert err[(0.1, 5)].max() < 0.03 and err[(0.1, 5)][-1] < 0.002
+    ends = []
+    for key in ((0.1, 1), (0.1, 5)):
+        seen, solver, mm, cc = runs[key]
+        u = seen[-1].copy()
+        solver.step_with_sources(u, 40000, vox, mm, cc)
+        ends.append(u)
+    np.testing.assert_allclose(ends[1], ends[0], rtol=1e-9, atol=1e-12)
+
+
+def test_substeps_are_refused_for_lod_and_must_be_positive():
+    m = _mesh((10, 10, 1), spacing=(20.0, 20.0, 20.0), use_2d=True)
+    args = (m, [1000.0], [0.0], 0.1, np.zeros((1, 6), bool), np.zeros((1, 6)))
+    with pytest.raises(TropismInputError, match="substeps"):
+        DiffusionSolver(*args, scheme="lod", substeps=[2])
+    with pytest.raises(TropismInputError, match="substeps"):
+        DiffusionSolver(*args, scheme="douglas", substeps=[0])

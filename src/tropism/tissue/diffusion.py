@@ -32,7 +32,7 @@ from numba import njit, prange
 from tropism.errors import TropismInputError
 from tropism.tissue.mesh import Mesh
 
-__all__ = ["DiffusionSolver", "FACES", "SCHEMES", "douglas_factors"]
+__all__ = ["DiffusionSolver", "FACES", "SCHEMES", "douglas_factors", "douglas_substeps"]
 
 #: Time integrators: ``lod`` is BioFVM's (PhysiCell's) locally one-dimensional implicit scheme;
 #: ``douglas`` is the delta form whose steady state does not depend on ``dt`` (see
@@ -364,8 +364,8 @@ def _factored_columns(a, inv, cp, c):
 
 @njit(**_JIT)
 def _douglas_steps(u, c, lam_dt, invs, cps, dir_idx, dir_val, line_ptr, n_dims, subs, src_voxels, src_m, src_c,
-                   scratch, n_steps):
-    """``n_steps`` Douglas (delta-form) steps of the substrates ``subs``, each on one thread.
+                   scratch, n_steps, ratio):
+    """``n_steps[s]`` Douglas (delta-form) steps of each substrate s of ``subs``, each on one thread.
 
     One step solves, for the change ``w`` of the field over ``dt``::
 
@@ -378,7 +378,9 @@ def _douglas_steps(u, c, lam_dt, invs, cps, dir_idx, dir_val, line_ptr, n_dims, 
     ``A u − K u + s = 0``, the steady state of the unsplit equations whatever ``dt`` (LOD's
     moves with ``dt``), and every factor is implicit, so the scheme is unconditionally stable.
     ``invs``, ``cps`` are the factors' elimination coefficients per axis and voxel
-    (:func:`douglas_factors`).
+    (:func:`douglas_factors`). A substrate whose step is ``ratio[s]`` times the one the maps
+    were composed for (``c``, ``lam_dt`` and the factors are already its own) takes its K and s
+    from them anew: m' = 1/(1 + r(1/m − 1)), c' = r (c/m) m'.
     """
     ns, nz, ny, nx = u.shape
     flat = u.reshape(u.size)
@@ -398,7 +400,8 @@ def _douglas_steps(u, c, lam_dt, invs, cps, dir_idx, dir_val, line_ptr, n_dims, 
         q1 = line_ptr[(s + 1) * per_sub]
         cx, cy, cz = c[s, 0], c[s, 1], c[s, 2]
         ld = lam_dt[s]
-        for _rep in range(n_steps):
+        r = ratio[s]
+        for _rep in range(n_steps[s]):
             _apply_dirichlet(flat, dir_idx, dir_val, q0, q1)
             # the residual dt (A u), with no-flux ends as the end rows of the tridiagonal systems:
             # each face's flux is added to one side and taken from the other
@@ -436,7 +439,12 @@ def _douglas_steps(u, c, lam_dt, invs, cps, dir_idx, dir_val, line_ptr, n_dims, 
             for q in range(src_voxels.shape[0]):
                 v = src_voxels[q]
                 mq = src_m[q, s]
-                wf[v] = mq * wf[v] + (mq - 1.0) * uf[v] + src_c[q, s]
+                cq = src_c[q, s]
+                if r != 1.0:
+                    mk = 1.0 / (1.0 + r * (1.0 / mq - 1.0))
+                    cq = r * (cq / mq) * mk
+                    mq = mk
+                wf[v] = mq * wf[v] + (mq - 1.0) * uf[v] + cq
             # the factors: a Dirichlet voxel's coefficients are 0, so w = 0 there after each
             for l0 in range(0, per_sub, _X_BLOCK):
                 _factored_x(wl, ix, px, cx, l0, min(_X_BLOCK, per_sub - l0))
@@ -567,6 +575,38 @@ def douglas_factors(fixed: np.ndarray, c: np.ndarray, lam_dt: np.ndarray, n_dims
     return inv, cp
 
 
+def douglas_substeps(diffusion_coefficients, decay_rates, stiffness, dt: float, spacing, per_mechanics: int):
+    """Per substrate, how many base steps ``dt`` one Douglas step may span.
+
+    The stiffest substrate (largest D·dt/h², or largest (decay + uptake or secretion rate)·dt)
+    sets how coarse a step the base ``dt`` is allowed to be; every other substrate takes the
+    longest step, a divisor of ``per_mechanics`` (one mechanics interval at most), at which it
+    is no coarser in either measure. In the glioma example oxygen (D = 10⁵ µm²/min, cells take
+    it up at 10/min) keeps 0.1 min while SDF-1 and TNF-α (D ≤ 10³, no uptake) step once per
+    0.5-min mechanics interval: at that step their D·dt/h² is 1.25 against oxygen's 25.
+
+    Parameters
+    ----------
+    diffusion_coefficients, decay_rates, stiffness : array_like
+        Per substrate: µm²/min, 1/min, and the largest rate (1/min) at which cells or vessels
+        take it up or drive it towards a target (before BioFVM's volume factor, at most 1).
+    dt : float
+        The base diffusion step (min).
+    spacing : array_like
+        Voxel edges along the solved axes (µm).
+    per_mechanics : int
+        Base steps per mechanics interval.
+    """
+    D = np.asarray(diffusion_coefficients, float)
+    rate = np.asarray(decay_rates, float) + np.asarray(stiffness, float)
+    h2 = float(np.min(spacing)) ** 2
+    c, q = D * dt / h2, rate * dt
+    c_ref, q_ref = (1.0 + 1e-12) * c.max(initial=0.0), (1.0 + 1e-12) * q.max(initial=0.0)
+    divisors = [k for k in range(int(per_mechanics), 0, -1) if per_mechanics % k == 0]
+    return np.array([next(k for k in divisors if c[s] * k <= c_ref and q[s] * k <= q_ref) for s in range(D.shape[0])],
+                    dtype=np.int64)
+
+
 class DiffusionSolver:
     """Implicit LOD diffusion–decay solver with BioFVM's numerics.
 
@@ -586,6 +626,10 @@ class DiffusionSolver:
         In 2D the z faces are ignored.
     dirichlet_values : array_like
         Shape ``(n_substrates, 6)``: the values imposed on those faces.
+    substeps : array_like of int, optional
+        Douglas only: per substrate, how many steps ``dt`` one of its steps spans (default 1;
+        see :func:`douglas_substeps`). A substrate of k substeps steps k·dt at the base steps
+        ≡ 0 (mod k) counted by ``steps_taken``.
     scheme : {"lod", "douglas"}
         ``lod`` (default) is BioFVM's scheme, as PhysiCell steps it. ``douglas`` solves the
         same tridiagonal systems for the change over a step (delta form, Dirichlet voxels as
@@ -623,6 +667,7 @@ class DiffusionSolver:
         dirichlet_enabled,
         dirichlet_values,
         scheme: str = "lod",
+        substeps=None,
     ) -> None:
         if scheme not in SCHEMES:
             raise TropismInputError("unknown diffusion scheme", field="diffusion_scheme", value=scheme,
@@ -694,6 +739,14 @@ class DiffusionSolver:
         self._scratch = np.zeros((2, mesh.nx))
 
         self._lam_dt = lam * dt
+        k = np.ones(ns, dtype=np.int64) if substeps is None else np.array(substeps, dtype=np.int64).reshape(-1)
+        if k.shape != (ns,) or np.any(k < 1) or (scheme != "douglas" and np.any(k != 1)):
+            raise TropismInputError("substeps must be one integer >= 1 per substrate (above 1 only for douglas)",
+                                    field="substeps", value=k.tolist(), allowed=f"{ns} integers >= 1")
+        #: per substrate, how many base steps ``dt`` one of its Douglas steps spans
+        self.substeps = k
+        #: base steps taken so far; a substrate with k substeps steps at the base steps ≡ 0 mod k
+        self.steps_taken = 0
         self._douglas_scratch = np.zeros((0,) + mesh.shape)
         self._no_voxels = np.zeros(0, dtype=np.int64)
         self._no_sources = np.zeros((0, ns))
@@ -878,6 +931,7 @@ class DiffusionSolver:
         try:
             self._run_step(fields, y_width, z_width)
         finally:
+            self.steps_taken += 1
             if threads != n_threads:
                 numba.set_num_threads(n_threads)
 
@@ -945,19 +999,31 @@ class DiffusionSolver:
         try:
             kernel(fields, *args, int(n_steps))
         finally:
+            self.steps_taken += int(n_steps)
             if threads != n_threads:
                 numba.set_num_threads(n_threads)
 
     def _douglas(self, fields, n_steps, subs, voxels, m, c) -> None:
-        if subs.shape[0] == 0 or n_steps <= 0:
+        n_steps = int(n_steps)
+        if n_steps <= 0:
+            return
+        b, k = self.steps_taken, self.substeps
+        self.steps_taken += n_steps
+        # a substrate of k substeps takes one step of k·dt at each base step ≡ 0 (mod k)
+        counts = -((-(b + n_steps)) // k) + ((-b) // k)
+        subs = subs[counts[subs] > 0]
+        if subs.shape[0] == 0:
             return
         if self._douglas_scratch.shape[0] < subs.shape[0]:
             self._douglas_scratch = np.zeros((self.n_substrates,) + self.mesh.shape)
         if self._douglas_coefficients is None:
-            self._douglas_coefficients = douglas_factors(self._fixed, self._c, self._lam_dt, self.mesh.n_dimensions)
-        inv, cp = self._douglas_coefficients
-        _douglas_steps(fields, self._c, self._lam_dt, inv, cp, self._dir_idx, self._dir_val, self._line_ptr,
-                       self.mesh.n_dimensions, subs, voxels, m, c, self._douglas_scratch, int(n_steps))
+            kc = self._c * k[:, None]
+            kl = self._lam_dt * k
+            self._douglas_coefficients = (kc, kl) + douglas_factors(self._fixed, kc, kl, self.mesh.n_dimensions)
+        kc, kl, inv, cp = self._douglas_coefficients
+        _douglas_steps(fields, kc, kl, inv, cp, self._dir_idx, self._dir_val, self._line_ptr,
+                       self.mesh.n_dimensions, subs, voxels, m, c, self._douglas_scratch, counts,
+                       k.astype(np.float64))
 
     def _live(self, fields: np.ndarray, c: np.ndarray) -> np.ndarray:
         """The substrates a step must sweep: all but those that stay exactly zero.

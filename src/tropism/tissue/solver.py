@@ -9,7 +9,7 @@ from ..model import Model
 from . import population, rng
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
 from .arrivals import arrival_sites, poisson
-from .diffusion import DiffusionSolver
+from .diffusion import DiffusionSolver, douglas_substeps
 from .mechanics import contact_counts, neighbour_forces, ordinary_extent
 from .mesh import Mesh
 from .neighbors import bounds, build_grid, grid_geometry, voxel_indices
@@ -92,9 +92,15 @@ class TissueSolver:
         if not any(sub.dirichlet_enabled for sub in subs):
             # PhysiCell creates boundary Dirichlet nodes only when some variable enables them
             enabled[:] = False
-        self.diffusion = DiffusionSolver(self.mesh, np.array([s.diffusion_coefficient for s in subs]),
-                                         np.array([s.decay_rate for s in subs]), self.dt_diffusion,
-                                         enabled, values, scheme=c.diffusion_scheme)
+        D = np.array([s.diffusion_coefficient for s in subs])
+        decay = np.array([s.decay_rate for s in subs])
+        substeps = None
+        if c.diffusion_scheme == "douglas" and self.n_substrates:
+            spacing = (self.mesh.dx, self.mesh.dy) if self.mesh.use_2d else (self.mesh.dx, self.mesh.dy, self.mesh.dz)
+            substeps = douglas_substeps(D, decay, self._source_stiffness(model), self.dt_diffusion, spacing,
+                                        self.diffusion_per_mechanics)
+        self.diffusion = DiffusionSolver(self.mesh, D, decay, self.dt_diffusion, enabled, values,
+                                         scheme=c.diffusion_scheme, substeps=substeps)
         if self.n_substrates:
             self.diffusion.apply_dirichlet(self.fields)
         self.rule_groups, _ = compile_rules(model)
@@ -294,6 +300,24 @@ class TissueSolver:
         self.mechanics_step += 1
         self.time = self.mechanics_step * self.dt_mechanics
 
+    def _source_stiffness(self, model) -> np.ndarray:
+        """Per substrate, the largest rate (1/min) at which cells or vessels may pull it to a
+        level: uptake and secretion rates of every type, the most a rule can raise them to, and
+        vessel exchange (what :func:`~tropism.tissue.diffusion.douglas_substeps` weighs)."""
+        b = self.tables.base
+        stiff = np.zeros(self.n_substrates)
+        if self.n_types:
+            stiff = np.maximum(b["uptake"][: self.n_types].max(axis=0), b["secretion"][: self.n_types].max(axis=0))
+        for r in model.rules:
+            beh = model.behaviour(r.behavior)
+            target = None if beh is None else behaviour_target(*beh)
+            if target is not None and target[0] in ("uptake", "secretion") and r.direction == "increases":
+                stiff[target[1]] = max(stiff[target[1]], r.saturation)
+        if model.vessels is not None:
+            for name, perm in model.vessels.permeability.items():
+                stiff[model.substrate_names.index(name)] += perm * model.vessels.surface_density
+        return stiff
+
     def _any_interaction(self) -> bool:
         """Whether any agent can attack, eat or fuse (checked when behaviours change)."""
         a = self.agents
@@ -474,6 +498,8 @@ class TissueSolver:
         self.seed = int(state["seed"])
         self.time = float(state["time"])
         self.mechanics_step = int(state["mechanics_step"])
+        # a checkpoint falls between mechanics steps: the diffusion steps of those taken
+        self.diffusion.steps_taken = self.mechanics_step * self.diffusion_per_mechanics
         self.phenotype_step = int(state["phenotype_step"])
         self.arrived[...] = state["arrived"]
         self._arrival_rates[...] = state["arrival_rates"]
