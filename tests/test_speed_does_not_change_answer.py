@@ -51,3 +51,31 @@ def test_thread_count_changes_nothing():
         set_threads(2)
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_thread_count_changes_nothing_with_large_agents_among_small_ones():
+    # a few cells twice the others' radius are scanned apart (mechanics._large_agents); their
+    # pairs are summed in a fixed order, so one thread and two give the same bits
+    model = _model()
+    ct = model.cell_types[0]
+    big = ct.model_copy(update={"name": "big", "id": 1,
+                                "volume": ct.volume.model_copy(update={"total": 8.0 * ct.volume.total})})
+    types = model.initial_cells.types.copy()
+    types[::97] = 1
+    model = model.model_copy(update={"cell_types": [ct, big],
+                                     "initial_cells": InitialCells(positions=model.initial_cells.positions,
+                                                                   types=types)})
+    from tropism.tissue.mechanics import ordinary_extent
+    probe = TissueSolver(model)
+    n = probe.agents.n
+    e_cut, e_max = ordinary_extent(probe.agents.radius[:n], probe.agents.rel_max_adh[:n, 0])
+    assert e_cut < e_max  # the large cells are scanned apart
+    try:
+        set_threads(1)
+        one = _run(model, steps=20)
+        set_threads(2)
+        two = _run(model, steps=20)
+    finally:
+        set_threads(2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
