@@ -40,17 +40,20 @@ def test_bin_size_changes_only_round_off(monkeypatch):
     assert np.abs(ref_pos - model.initial_cells.positions).max() > 0.5  # the cells really moved
 
 
-def test_thread_count_changes_nothing():
-    model = _model()
+def _same_bits_on_one_and_two_threads(model, steps):
     try:
         set_threads(1)
-        one = _run(model, steps=30)
+        one = _run(model, steps=steps)
         set_threads(2)
-        two = _run(model, steps=30)
+        two = _run(model, steps=steps)
     finally:
         set_threads(2)
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_thread_count_changes_nothing():
+    _same_bits_on_one_and_two_threads(_model(), 30)
 
 
 def test_thread_count_changes_nothing_with_large_agents_among_small_ones():
@@ -70,12 +73,4 @@ def test_thread_count_changes_nothing_with_large_agents_among_small_ones():
     n = probe.agents.n
     e_cut, e_max = ordinary_extent(probe.agents.radius[:n], probe.agents.rel_max_adh[:n, 0])
     assert e_cut < e_max  # the large cells are scanned apart
-    try:
-        set_threads(1)
-        one = _run(model, steps=20)
-        set_threads(2)
-        two = _run(model, steps=20)
-    finally:
-        set_threads(2)
-    np.testing.assert_array_equal(one[0], two[0])
-    np.testing.assert_array_equal(one[1], two[1])
+    _same_bits_on_one_and_two_threads(model, 20)

@@ -71,6 +71,14 @@ def _window(x, y, z, lo, size, dims, reach):
 
 
 @nb.njit(inline="always")
+def _own(near, q):
+    # what a scanning agent reads of itself once: position, radius, √repulsion, √adhesion,
+    # adhesion reach and type
+    return (near[q, 0], near[q, 1], near[q, 2], near[q, 3], near[q, 4], near[q, 5], near[q, 6],
+            int(near[q, 7]))
+
+
+@nb.njit(inline="always")
 def _extent(near, q):
     # how far agent q reaches: a pair interacts only closer than max(R, A) ≤ e_i + e_j
     return near[q, 3] if near[q, 3] > near[q, 6] else near[q, 6]
@@ -117,17 +125,9 @@ def _scan(qi, near, near_affinity, start, order, lo, size, dims, e_cut, with_for
     summed squared overlap, neighbour count).
     """
     width = nbr_row.shape[0]
-    xi, yi, zi = near[qi, 0], near[qi, 1], near[qi, 2]
-    ri = near[qi, 3]
-    srep_i = near[qi, 4]
-    sadh_i = near[qi, 5]
-    ai = near[qi, 6]
-    ti = int(near[qi, 7])
+    xi, yi, zi, ri, srep_i, sadh_i, ai, ti = _own(near, qi)
     aff_i = near_affinity[qi]
-    vx = 0.0
-    vy = 0.0
-    vz = 0.0
-    p = 0.0
+    vx = vy = vz = p = 0.0
     count = 0
     lim2_max = 4.0 * e_cut * e_cut
     x0, x1, y0, y1, z0, z1 = _window(xi, yi, zi, lo, size, dims, 2.0 * e_cut)
@@ -216,17 +216,9 @@ def _large_agents(n, start, order, lo, size, dims, e_cut, with_forces, with_list
         if ei <= e_cut:
             continue
         i = order[qi]
-        xi, yi, zi = near[qi, 0], near[qi, 1], near[qi, 2]
-        ri = near[qi, 3]
-        srep_i = near[qi, 4]
-        sadh_i = near[qi, 5]
-        ai = near[qi, 6]
-        ti = int(near[qi, 7])
+        xi, yi, zi, ri, srep_i, sadh_i, ai, ti = _own(near, qi)
         aff_i = near_affinity[qi]
-        vx = 0.0
-        vy = 0.0
-        vz = 0.0
-        p = 0.0
+        vx = vy = vz = p = 0.0
         count = 0
         reach = ei + e_max
         x0, x1, y0, y1, z0, z1 = _window(xi, yi, zi, lo, size, dims, reach)

@@ -46,10 +46,10 @@ def bounds(pos, n, lo, hi):
 
     Binning this box rather than the whole domain keeps the grid as small as the tissue: a
     tumour in the middle of a large domain no longer pays for the empty bins around it."""
-    blo = hi.copy()
-    bhi = lo.copy()
     if n == 0:
         return lo.copy(), hi.copy()
+    blo = hi.copy()
+    bhi = lo.copy()
     for i in range(n):
         for a in range(3):
             x = pos[i, a]
