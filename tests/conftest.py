@@ -20,6 +20,13 @@ def one_thread():
     set_threads(before)
 
 
+def needs_threads(n: int = 2):
+    """Mark a test that compares thread counts: skipped, with the reason, where Numba has
+    fewer than ``n`` threads (one thread against one would pass without testing anything)."""
+    have = numba.config.NUMBA_NUM_THREADS
+    return pytest.mark.skipif(have < n, reason=f"compares thread counts: needs {n} Numba threads, has {have}")
+
+
 def bench_models() -> Path:
     """The shared PhysiCell bench models: ../shared/bench beside the checkout, or else the
     in-repo copies of growth_2d and rules_3types (tests/fixtures/bench), so a clone without

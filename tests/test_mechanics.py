@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pytest
 
@@ -18,6 +17,8 @@ from tropism.model import (CellType, Chemotaxis, Clocks, Cycle, Domain, InitialC
                            PhaseLink, SecretionParameters, Substrate)
 from tropism.model.phenotype import default_apoptosis, default_necrosis
 from tropism.tissue.solver import TissueSolver, set_threads
+
+from conftest import needs_threads
 
 ADH, REP, REL = 0.4, 10.0, 1.25
 
@@ -262,7 +263,7 @@ def run_busy(threads: int, steps: int = 300):
     return s, {name: arr[:n].copy() for name, arr in s.agents.arrays.items()}, s.fields.copy()
 
 
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 numba threads")
+@needs_threads(2)
 def test_bit_identical_across_thread_counts():
     s1, a1, f1 = run_busy(1)
     s2, a2, f2 = run_busy(2)

@@ -3,7 +3,8 @@
 With Numba 0.62, arrays unpacked from a tuple argument (``a, out = arrays``) inside a
 ``parallel=True`` function are written to a copy in the parallel loop: the caller's array
 never sees the writes. Indexing (``out = arrays[1]``) writes through. The first test shows
-the defect (so we notice when a Numba upgrade fixes it), the second the form the kernels use.
+the defect and fails when a Numba upgrade fixes it (then the kernels may unpack again: delete
+it), the second the form the kernels use.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def test_unpacked_tuple_arrays_lose_writes_in_parallel_loops():
     a = np.arange(100.0)
     out = np.zeros(100)
     _unpacked(100, (a, out))
-    if np.array_equal(out, 2.0 * a):  # fixed upstream: the kernels may unpack again
-        return
+    assert not np.array_equal(out, 2.0 * a), (
+        f"Numba {nb.__version__} writes through unpacked tuple arrays: the defect is fixed "
+        "upstream, the kernels may unpack again; delete this test")
     assert not out.any()
 
 

@@ -16,6 +16,8 @@ from tropism.run import run_model
 from tropism.tissue.agents import LIVE
 from tropism.tissue.solver import TissueSolver, set_threads
 
+from conftest import needs_threads
+
 try:
     import pcdl
 except ImportError:  # pcdl is a test extra
@@ -169,6 +171,7 @@ def test_pcdl_time_series_and_population_log(finished_run):
     assert pops["tumor_live"][0] == 90 and pops["walker_live"][0] == 30
 
 
+@needs_threads(2)
 def test_thread_count_does_not_change_the_output(finished_run, tmp_path):
     model, out1, _, _ = finished_run
     out2 = tmp_path / "threads2"

@@ -9,6 +9,8 @@ from tropism.bench import case_model, packed_positions
 from tropism.model import InitialCells
 from tropism.tissue.solver import TissueSolver, set_threads
 
+from conftest import needs_threads
+
 
 def _model():
     model = case_model("mech_2d_10k")
@@ -52,10 +54,12 @@ def _same_bits_on_one_and_two_threads(model, steps):
     np.testing.assert_array_equal(one[1], two[1])
 
 
+@needs_threads(2)
 def test_thread_count_changes_nothing():
     _same_bits_on_one_and_two_threads(_model(), 30)
 
 
+@needs_threads(2)
 def test_thread_count_changes_nothing_with_large_agents_among_small_ones():
     # a few cells twice the others' radius are scanned apart (mechanics._large_agents); their
     # pairs are summed in a fixed order, so one thread and two give the same bits
