@@ -12,7 +12,6 @@ from .io.checkpoint import read_checkpoint, settings_hash
 from .io.physicell_output import atomic_write_bytes
 from .io.recorders import Checkpoints, ExchangeSeries, Figures, PhysiCellFolder, Populations
 from .model import Model
-from .model.coupling import BodyLink
 from .simulation import RunResult, Simulation
 from .tissue.solver import set_threads
 
@@ -45,7 +44,7 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
               threads: int | None = None, png: bool = True,
               progress: Callable[[float, int, float], None] | None = None,
               settings_xml_text: str | None = None, resume: bool = False,
-              body=None, link: BodyLink | None = None, extra_recorders=()) -> RunSummary:
+              body=None, link=None, extra_recorders=()) -> RunSummary:
     """Run a model to its ``max_time``, writing PhysiCell-compatible output.
 
     Parameters
@@ -71,8 +70,9 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
         instead of starting anew. The model must be the one the run started with; the
         output then equals that of a run never interrupted.
     body, link : optional
-        A body scenario (``tropism.body.Scenario``) and the :class:`BodyLink` that couples it;
-        the run then also writes ``exchange.csv`` and ``body.csv``.
+        A body scenario (``tropism.body.Scenario``) and the :class:`BodyLink` that couples it,
+        or lists of them (one per product); the run then also writes ``exchange.csv`` and
+        ``body.csv`` (``exchange_<k>.csv``, ``body_<k>.csv`` for the k-th product after the first).
     extra_recorders : sequence, optional
         More recorders (e.g. :class:`tropism.io.timeseries.TimeSeries`); on ``resume`` their
         ``load(out_dir, time)`` keeps what the interrupted run wrote.
@@ -89,8 +89,10 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
         settings_xml_text = model_to_xml_string(model)
     # what PhysiCell's files cannot say (arrivals, vessels ...) and the body are part of the run too
     extra = model.model_dump_json(include={"conversions", "arrivals", "departures", "vessels", "interventions"})
-    if link is not None:
-        extra += link.model_dump_json() + body.model_dump_json()
+    bodies = [] if body is None else (list(body) if isinstance(body, (list, tuple)) else [body])
+    links = [] if link is None else (list(link) if isinstance(link, (list, tuple)) else [link])
+    for b, lk in zip(bodies, links):
+        extra += lk.model_dump_json() + b.model_dump_json()
     sha = settings_hash(settings_xml_text + extra)
     if resume:
         state, info = read_checkpoint(out)
@@ -114,8 +116,8 @@ def run_model(model: Model, out_dir: str | Path | None = None, *, seed: int | No
     recorders: list = [PhysiCellFolder(out, model, settings_xml_text), Populations(out, model, overwrite=not resume)]
     if png:
         recorders.append(Figures(out, model))
-    if link is not None:
-        series = ExchangeSeries(out, model, link)
+    for k, lk in enumerate(links):
+        series = ExchangeSeries(out, model, lk, product=k, suffix="" if k == 0 else f"_{k}")
         if resume:
             series.load(out, solver.time)
         recorders.append(series)

@@ -72,6 +72,7 @@ class TissueToBody:
     chemokine: float | None = None
     inflammation: float | None = None
     perfusion_ml_min_per_ml: float | None = None
+    product: int = 0  #: which of the run's body products this exchange belongs to
 
 
 @dataclass
@@ -122,18 +123,21 @@ class StopFlag:
 class _Coupler:
     """The body, its ports to the tissue, and the counters that make them conserve cells."""
 
-    def __init__(self, solver: TissueSolver, scenario, link: BodyLink) -> None:
+    def __init__(self, solver: TissueSolver, scenario, link: BodyLink, index: int = 0) -> None:
         from . import body  # only coupled runs pay for SciPy
         m = solver.model
-        self.solver, self.link = solver, link
+        self.solver, self.link, self.index = solver, link, index
         types, subs = m.cell_type_names, m.substrate_names
-        arrivals = [k for k, a in enumerate(m.arrivals) if a.cell_type == link.product_type]
-        if link.product_type not in types or not arrivals:
-            raise TropismInputError("the body's product needs an arrival in the tissue model", field="link.product_type",
-                                    value=link.product_type,
-                                    allowed=", ".join(a.cell_type for a in m.arrivals) or "a model with arrivals")
-        self.arrival = arrivals[0]
-        self.product = types.index(link.product_type)
+        # a product without a cell type (a drug, a protein) reaches the tissue only through plasma
+        self.arrival = self.product = None
+        if link.product_type:
+            arrivals = [k for k, a in enumerate(m.arrivals) if a.cell_type == link.product_type]
+            if link.product_type not in types or not arrivals:
+                raise TropismInputError("the body's product needs an arrival in the tissue model",
+                                        field="link.product_type", value=link.product_type,
+                                        allowed=", ".join(a.cell_type for a in m.arrivals) or "a model with arrivals")
+            self.arrival = arrivals[0]
+            self.product = types.index(link.product_type)
         for name in link.tumour_types:
             if name not in types:
                 raise TropismInputError("unknown tumour cell type", field="link.tumour_types", value=name,
@@ -175,12 +179,21 @@ class _Coupler:
             if (iv.kind == "block_signal" and iv.target == link.chemokine
                     and (not iv.cell_types or link.product_type in iv.cell_types)):
                 self._unblocked *= 1.0 - iv.efficacy
-        self.arrived_base = int(solver.arrived[self.product])
-        self.departed_base = int(solver.departed[self.product])
+        self.arrived_base = int(solver.arrived[self.product]) if self.product is not None else 0
+        self.departed_base = int(solver.departed[self.product]) if self.product is not None else 0
+        self._release_rows = [subs.index(ml.substrate) for ml in link.release]
+        for j in self._release_rows:
+            solver.track_vessel_exchange(j)
+        self.released_base = {ml.substrate: float(solver.vessel_exchanged[j])
+                              for ml, j in zip(link.release, self._release_rows)}
         self.t0 = solver.time
         self.last_in: BodyToTissue | None = None
         self.sent = 0  #: cells debited from the body so far (equals the tissue's arrivals)
         self.received = 0  #: cells credited to the body so far (the tissue's departures)
+        #: product the body placed straight into the arrival state (an intratumoral dose) and the
+        #: part of it already handed to the tissue: it arrives over the next exchange interval
+        self.direct_given = self._direct_dose()
+        self.direct_sent = 0.0
 
     def _tumour_cell_volume(self, live_only: bool = False) -> float:
         if not self._tumour_rows:
@@ -226,11 +239,32 @@ class _Coupler:
             levels[what] = level
         return levels
 
+    def _direct_dose(self) -> float:
+        """Product the body's doses so far put straight into the arrival state (per unit weight
+        of its systems, as :meth:`BodyState.amounts` reads them)."""
+        st = self.state
+        key = tuple(self.link.arrival_state)
+        total = 0.0
+        for s in st.systems:
+            if key not in s.states:
+                continue
+            part = np.asarray(s.dose, float)[..., s.states.index(key)]
+            w = np.asarray(s.weight, float)
+            total += float(np.sum(part * w)) if part.ndim else float(part * w)
+        return total * st.given_amount
+
     def to_tissue(self) -> BodyToTissue:
         """Set the tissue's inputs from the body now."""
         s, link = self.solver, self.link
-        rate = max(0.0, self.share * self.state.inflow_per_min(*link.arrival_state))
-        s.set_arrival_rate(self.arrival, rate)
+        rate = 0.0
+        if self.arrival is not None:
+            rate = max(0.0, self.share * self.state.inflow_per_min(*link.arrival_state))
+            # a dose placed in the tumour itself (intratumoral) arrives over this interval
+            pending = self.direct_given - self.direct_sent
+            if pending > 0.0:
+                rate += self.share * pending / (self.every * s.dt_mechanics)
+                self.direct_sent = self.direct_given
+            s.set_arrival_rate(self.arrival, rate)
         amounts = self.state.amounts() if link.plasma else {}
         plasma = {}
         for ml in link.plasma:
@@ -245,21 +279,27 @@ class _Coupler:
         from .body import BodyInputs, advance
         s, link = self.solver, self.link
         t0, t1 = self.t0, s.time
-        arrived = int(s.arrived[self.product]) - self.arrived_base
-        departed = int(s.departed[self.product]) - self.departed_base
+        h = t1 - t0
+        arrived = departed = 0
+        if self.product is not None:
+            arrived = int(s.arrived[self.product]) - self.arrived_base
+            departed = int(s.departed[self.product]) - self.departed_base
         self.arrived_base += arrived
         self.departed_base += departed
-        release = s.vessel_release() if link.release else None
-        names = s.model.substrate_names
-        released = {ml.substrate: float(release[names.index(ml.substrate)]) for ml in link.release}
+        # what crossed the vessel walls over the interval (the solver sums every diffusion step's
+        # exchange), as a mean rate: the body receives exactly what the tissue lost
+        released = {}
+        for ml, j in zip(link.release, self._release_rows):
+            total = float(s.vessel_exchanged[j])
+            released[ml.substrate] = (total - self.released_base[ml.substrate]) / h if h > 0.0 else 0.0
+            self.released_base[ml.substrate] = total
         volume = None
         if self._tumour_rows and self.tumour_volume0 > 0.0:
             volume = self.tumour_mm3 * self._tumour_cell_volume() / self.tumour_volume0
         levels = self._levels()
         perfusion = self._perfusion()
         out = TissueToBody(t0, t1, arrived, departed, released, volume, levels["chemokine"], levels["inflammation"],
-                           perfusion)
-        h = t1 - t0
+                           perfusion, self.index)
         if h > 0.0:
             sources: dict = {}
 
@@ -272,7 +312,7 @@ class _Coupler:
             if departed:
                 add(link.departure_state, departed / h)
             for ml in link.release:
-                if released[ml.substrate] > 0.0:
+                if released[ml.substrate] != 0.0:  # negative: the tissue took it up from plasma
                     add(ml.state, ml.scale * released[ml.substrate])
             inputs = BodyInputs(tumour_volume_mm3=volume, chemokine=levels["chemokine"],
                                 inflammation=levels["inflammation"], perfusion_ml_min_per_ml=perfusion,
@@ -280,43 +320,59 @@ class _Coupler:
             self.state = advance(self.state, t0, t1, inputs, rtol=link.inputs_rtol)
             self.sent += arrived
             self.received += departed
+            if self.arrival is not None:
+                self.direct_given = self._direct_dose()
         self.t0 = t1
         return out
 
+    @property
+    def prefix(self) -> str:
+        """Checkpoint key prefix: ``body.`` for the first product, ``body<k>.`` for the others."""
+        return "body." if self.index == 0 else f"body{self.index}."
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        st = self.state
-        out = {f"body.x{k}": np.asarray(x) for k, x in enumerate(st.x)}
-        out.update({"body.t": np.float64(st.t), "body.doses_given": np.int64(st.doses_given),
-                    "body.counters": np.array([self.arrived_base, self.departed_base, self.sent, self.received],
-                                              dtype=np.int64),
-                    "body.t0": np.float64(self.t0)})
+        st, p = self.state, self.prefix
+        out = {f"{p}x{k}": np.asarray(x) for k, x in enumerate(st.x)}
+        out.update({f"{p}t": np.float64(st.t), f"{p}doses_given": np.int64(st.doses_given),
+                    f"{p}counters": np.array([self.arrived_base, self.departed_base, self.sent, self.received],
+                                             dtype=np.int64),
+                    f"{p}t0": np.float64(self.t0),
+                    f"{p}direct": np.array([self.direct_given, self.direct_sent]),
+                    f"{p}released": np.array([self.released_base[ml.substrate] for ml in self.link.release])})
         tumour = st.scenario.tumour
         if tumour is not None:  # what the tissue last measured: the body's systems are built on it
-            out["body.tumour"] = np.array([tumour.volume_mm3, tumour.chemokine, tumour.inflammation,
-                                           np.nan if tumour.perfusion_ml_min_per_ml is None
-                                           else tumour.perfusion_ml_min_per_ml])
+            out[f"{p}tumour"] = np.array([tumour.volume_mm3, tumour.chemokine, tumour.inflammation,
+                                          np.nan if tumour.perfusion_ml_min_per_ml is None
+                                          else tumour.perfusion_ml_min_per_ml])
         if self.last_in is not None:  # a save may fall inside an exchange interval
-            out["body.last_in"] = np.array([self.last_in.time, self.last_in.arrival_rate_per_min]
-                                           + [self.last_in.plasma[ml.substrate] for ml in self.link.plasma])
+            out[f"{p}last_in"] = np.array([self.last_in.time, self.last_in.arrival_rate_per_min]
+                                          + [self.last_in.plasma[ml.substrate] for ml in self.link.plasma])
         return out
 
     def load_state(self, state: dict) -> None:
         from .body import BodyInputs
         from .body.model import systems
         from .body.step import BodyState, _with_inputs
-        st = self.state
-        xs = [np.array(state[f"body.x{k}"]) for k in range(len(st.x))]
+        st, p = self.state, self.prefix
+        if f"{p}t" not in state:
+            raise TropismInputError("the checkpoint holds no state for this body product", field="body",
+                                    value=self.index, allowed="a checkpoint of the same coupled run")
+        xs = [np.array(state[f"{p}x{k}"]) for k in range(len(st.x))]
         sc, syss = st.scenario, st.systems
-        if "body.tumour" in state:
-            v, c, i, q = (float(x) for x in state["body.tumour"])
+        if f"{p}tumour" in state:
+            v, c, i, q = (float(x) for x in state[f"{p}tumour"])
             sc = _with_inputs(sc, BodyInputs(tumour_volume_mm3=v, chemokine=c, inflammation=i,
                                              perfusion_ml_min_per_ml=None if np.isnan(q) else q))
             syss = systems(sc, params=st.params) if sc is not st.scenario else syss
-        self.state = BodyState(sc, float(state["body.t"]), xs, syss, st.params, int(state["body.doses_given"]))
-        self.arrived_base, self.departed_base, self.sent, self.received = (int(v) for v in state["body.counters"])
-        self.t0 = float(state["body.t0"])
-        if "body.last_in" in state:
-            v = [float(x) for x in state["body.last_in"]]
+        self.state = BodyState(sc, float(state[f"{p}t"]), xs, syss, st.params, int(state[f"{p}doses_given"]))
+        self.arrived_base, self.departed_base, self.sent, self.received = (int(v) for v in state[f"{p}counters"])
+        self.t0 = float(state[f"{p}t0"])
+        if f"{p}direct" in state:
+            self.direct_given, self.direct_sent = (float(v) for v in state[f"{p}direct"])
+        if f"{p}released" in state:
+            self.released_base = {ml.substrate: float(v) for ml, v in zip(self.link.release, state[f"{p}released"])}
+        if f"{p}last_in" in state:
+            v = [float(x) for x in state[f"{p}last_in"]]
             self.last_in = BodyToTissue(v[0], v[1], {ml.substrate: x for ml, x in zip(self.link.plasma, v[2:])})
 
 
@@ -329,41 +385,59 @@ class Simulation:
         The tissue model.
     seed : int, optional
         Overrides the model's random seed.
-    body : tropism.body.Scenario, optional
-        A body scenario to couple (needs ``link``).
-    link : BodyLink, optional
-        The ports between the body and the tissue.
+    body : tropism.body.Scenario or list of them, optional
+        The body scenario of each product to couple (needs ``link``): the body carries every
+        treatment of a scenario at once, each product in its own linear system on its own
+        schedule, all reading the same tumour.
+    link : BodyLink or list of them, optional
+        The ports between each body scenario and the tissue (one per scenario).
     """
 
-    def __init__(self, model: Model, *, seed: int | None = None, body=None, link: BodyLink | None = None) -> None:
+    def __init__(self, model: Model, *, seed: int | None = None, body=None, link=None) -> None:
         if (body is None) != (link is None):
             raise TropismInputError("a body scenario and its link come together", field="body, link",
                                     value=(body is not None, link is not None), allowed="both or neither")
+        bodies = [] if body is None else (list(body) if isinstance(body, (list, tuple)) else [body])
+        links = [] if link is None else (list(link) if isinstance(link, (list, tuple)) else [link])
+        if len(bodies) != len(links):
+            raise TropismInputError("one link per body scenario", field="body, link", value=(len(bodies), len(links)),
+                                    allowed="lists of the same length")
         self.model = model
         self.solver = TissueSolver(model, seed=seed)
-        self.coupler = _Coupler(self.solver, body, link) if body is not None else None
+        self.couplers = [_Coupler(self.solver, b, lk, k) for k, (b, lk) in enumerate(zip(bodies, links))]
+        #: (body → tissue, tissue → body) of every exchange, every product in turn
         self.exchanges: list[tuple[BodyToTissue, TissueToBody]] = []
 
     @property
+    def coupler(self):
+        """The first product's coupler, or None without a body."""
+        return self.couplers[0] if self.couplers else None
+
+    @property
     def body(self):
-        """The body state (``tropism.body.BodyState``), or None without a body."""
-        return None if self.coupler is None else self.coupler.state
+        """The first product's body state (``tropism.body.BodyState``), or None without a body."""
+        return None if not self.couplers else self.couplers[0].state
+
+    @property
+    def bodies(self) -> list:
+        """Every product's body state."""
+        return [cp.state for cp in self.couplers]
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The tissue's state and, when coupled, the body's and the ports' counters."""
         out = self.solver.state_dict()
-        if self.coupler is not None:
-            out.update(self.coupler.state_dict())
+        for cp in self.couplers:
+            out.update(cp.state_dict())
         return out
 
     def load_state(self, state: dict) -> None:
         """Restore a :meth:`state_dict`."""
         self.solver.load_state(state)
-        if self.coupler is not None:
-            if "body.t" not in state:
-                raise TropismInputError("the checkpoint holds no body state", field="body", value=None,
-                                        allowed="a checkpoint of a coupled run")
-            self.coupler.load_state(state)
+        if self.couplers and "body.t" not in state:
+            raise TropismInputError("the checkpoint holds no body state", field="body", value=None,
+                                    allowed="a checkpoint of a coupled run")
+        for cp in self.couplers:
+            cp.load_state(state)
 
     def run(self, recorders: list | tuple = (), *, progress: Callable[[float, int, float], None] | None = None,
             loop_step: int = 0, saves: int = 0, resumed: bool = False) -> "RunResult":
@@ -372,7 +446,7 @@ class Simulation:
         ``loop_step``/``saves``/``resumed`` continue a run restored with :meth:`load_state`.
         The first Ctrl-C stops after the current step, with a last save.
         """
-        model, solver, cp = self.model, self.solver, self.coupler
+        model, solver, cps = self.model, self.solver, self.couplers
         clocks = model.clocks
         n_steps = int(round(clocks.max_time / clocks.dt_mechanics))
         save_every = max(1, int(round(model.save.full_data_interval / clocks.dt_mechanics)))
@@ -402,14 +476,16 @@ class Simulation:
                 if k == n_steps or stop.requested:
                     interrupted = stop.requested and k < n_steps
                     break
-                if cp is not None and k % cp.every == 0:
-                    cp.to_tissue()
+                for cp in cps:
+                    if k % cp.every == 0:
+                        cp.to_tissue()
                 agent_steps += solver.agents.n
                 solver.step()
-                if cp is not None and ((k + 1) % cp.every == 0 or k + 1 == n_steps):
-                    out = cp.to_body()
-                    self.exchanges.append((cp.last_in, out))
-                    _call(recorders, "exchange", cp.last_in, out, cp.state)
+                for cp in cps:
+                    if (k + 1) % cp.every == 0 or k + 1 == n_steps:
+                        out = cp.to_body()
+                        self.exchanges.append((cp.last_in, out))
+                        _call(recorders, "exchange", cp.last_in, out, cp.state)
                 if progress is not None:
                     now = _time.perf_counter()
                     # a progress bar redraw costs more than a small tissue's step: ~10 per second

@@ -54,7 +54,7 @@ def simulate(scenario: Scenario | dict, params: dict | None = None, times_min=No
     else:
         times = np.asarray(times_min, float)
     sch = sc.schedule
-    boluses, infusions = dose_events(sch.doses, sch.interval_h * 60.0, sch.infusion_min, sc.dose, float(times[-1]))
+    boluses, infusions = dose_events(sch.start_times_min(), sch.infusion_min, sc.dose, float(times[-1]))
     syss = systems(sc, params=params)
     comps: list = []
     for s in syss[0].states:
@@ -86,7 +86,7 @@ def simulate(scenario: Scenario | dict, params: dict | None = None, times_min=No
                     tissue[:, ci] += x[:, j]
     an = anatomy(sc)
     plasma = syss[0].v1_ml if sc.product.kind == "drug" else an.phys.plasma_volume_ml  # type: ignore[attr-defined]
-    doses_given = sum(1 for k in range(sch.doses) if k * sch.interval_h * 60.0 <= times[-1])
+    doses_given = sum(1 for t in sch.start_times_min() if t <= times[-1])
     total = sc.dose * doses_given
     return BodyResult(sc.product.kind, times, comps, viable, label, tissue, cleared, dead,
                       given_by(times, boluses, infusions), {k: v for k, v in delivered.items() if v.any()},

@@ -86,12 +86,11 @@ def simulate_cohort(sc: Scenario, n: int = 1000, seed: int = 0, cv: dict | None 
         raise TropismInputError("cohorts take bolus schedules", field="schedule.infusion_min",
                                 value=sc.schedule.infusion_min, allowed="0")
     steps = np.round(np.asarray(times_h, float) * 60.0 / step_min).astype(int)
-    per = sc.schedule.interval_h * 60.0 / step_min
-    if np.any(np.abs(steps * step_min - np.asarray(times_h) * 60.0) > 1e-6) or abs(per - round(per)) > 1e-9:
-        raise TropismInputError("cohort sample times and dose interval must be multiples of the step",
+    per = np.asarray(sc.schedule.start_times_min()) / step_min
+    if np.any(np.abs(steps * step_min - np.asarray(times_h) * 60.0) > 1e-6) or np.any(np.abs(per - np.round(per)) > 1e-9):
+        raise TropismInputError("cohort sample times and dose times must be multiples of the step",
                                 field="times_h", value=tuple(times_h), allowed=f"multiples of {step_min:g} min")
-    per = int(round(per))
-    dose_steps = {i * per for i in range(sc.schedule.doses) if i * per <= steps[-1]}
+    dose_steps = {int(round(p)) for p in per if round(p) <= steps[-1]}
     cv = {**DEFAULT_CV, **(cv or {})}
     rng = np.random.default_rng(seed)
     base = dict(load_params("msc"))

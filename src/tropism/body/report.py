@@ -12,7 +12,7 @@ def summary_lines(sc: Scenario, r: BodyResult) -> list[str]:
     """A few lines: what was given, where it is at 1 h, 24 h and the end, mass balance."""
     unit = {"msc": "cells", "exosome": "particles", "drug": "mg"}[r.product]
     name = r.product if r.product != "drug" else sc.product.name
-    lines = [f"{sc.species}, {name} {sc.dose:g} {unit} x {sc.schedule.doses} by {sc.route.kind}"
+    lines = [f"{sc.species}, {name} {sc.dose:g} {unit} x {len(sc.schedule.start_times_min())} by {sc.route.kind}"
              + (f" ({sc.route.artery})" if sc.route.kind == "ia" else "")
              + (f", tumour {sc.tumour.site} {sc.tumour.volume_mm3:g} mm3" if sc.tumour else "")
              + f", {sc.duration_h:g} h"]

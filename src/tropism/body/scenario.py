@@ -74,11 +74,29 @@ class Route(_Strict):
 
 
 class Schedule(_Strict):
-    """Bolus or infusion, once or repeated."""
+    """Bolus or infusion, once or repeated: ``doses`` every ``interval_h`` from 0, or at the
+    given ``times_h`` (any times, e.g. a drug before and after a cell dose)."""
 
     doses: int = Field(1, ge=1, le=1000)
     interval_h: float = Field(24.0, gt=0)
     infusion_min: float = Field(0.0, ge=0, description="0 = bolus; otherwise the infusion length")
+    times_h: Optional[tuple[float, ...]] = Field(None, description="administration times (h); replaces doses and "
+                                                 "interval_h")
+
+    @model_validator(mode="after")
+    def _times(self):
+        if self.times_h is not None:
+            if not self.times_h or any(t < 0 for t in self.times_h):
+                raise ValueError(f"times_h must list administration times >= 0 h (got {list(self.times_h)})")
+            if list(self.times_h) != sorted(self.times_h):
+                raise ValueError(f"times_h must be in increasing order (got {list(self.times_h)})")
+        return self
+
+    def start_times_min(self) -> list[float]:
+        """Every administration's start (min)."""
+        if self.times_h is not None:
+            return [t * 60.0 for t in self.times_h]
+        return [i * self.interval_h * 60.0 for i in range(self.doses)]
 
 
 class Interventions(_Strict):

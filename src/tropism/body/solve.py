@@ -6,8 +6,19 @@ import numpy as np
 from scipy.linalg import expm
 
 
-def dose_events(doses: int, interval_min: float, infusion_min: float, amount: float, end_min: float):
+def dose_events(starts_min, infusion_min: float, amount: float, end_min: float):
     """Administration times, and the infusion windows.
+
+    Parameters
+    ----------
+    starts_min : sequence of float
+        Start of every administration (min), e.g. ``Schedule.start_times_min()``.
+    infusion_min : float
+        0 for boluses, else each administration's infusion length (min).
+    amount : float
+        Amount per administration.
+    end_min : float
+        Administrations starting after this are left out.
 
     Returns
     -------
@@ -16,7 +27,7 @@ def dose_events(doses: int, interval_min: float, infusion_min: float, amount: fl
     infusions : list[tuple[float, float, float]]
         (start, stop, rate per min) for infusion schedules.
     """
-    starts = [i * interval_min for i in range(doses) if i * interval_min <= end_min]
+    starts = [t for t in starts_min if t <= end_min]
     if infusion_min > 0:
         return [], [(t, t + infusion_min, amount / infusion_min) for t in starts]
     return [(t, amount) for t in starts], []

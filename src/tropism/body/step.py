@@ -18,7 +18,7 @@ from scipy.linalg import expm
 from ..errors import TropismInputError
 from .model import LinearSystem, systems
 from .scenario import Scenario, scenario_from_dict
-from .solve import dose_events
+from .solve import dose_events, given_by
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,13 @@ class BodyState:
     systems: list
     params: dict | None = None
     doses_given: int = 0
+
+    @property
+    def given_amount(self) -> float:
+        """Product administered up to ``t`` (boluses counted at their time, infusions as they run)."""
+        sch = self.scenario.schedule
+        boluses, infusions = dose_events(sch.start_times_min(), sch.infusion_min, self.scenario.dose, self.t)
+        return float(given_by(np.array([self.t]), boluses, infusions)[0])
 
     def amounts(self) -> dict:
         """(compartment, kind) → amount of product at ``t``."""
@@ -114,7 +121,7 @@ def start(scenario: Scenario | dict, params: dict | None = None) -> BodyState:
     syss = systems(sc, params=params)
     xs = [np.zeros(np.broadcast_shapes(s.A.shape[:-1], np.shape(s.dose))) for s in syss]
     sch = sc.schedule
-    boluses, _ = dose_events(sch.doses, sch.interval_h * 60.0, sch.infusion_min, sc.dose, 0.0)
+    boluses, _ = dose_events(sch.start_times_min(), sch.infusion_min, sc.dose, 0.0)
     given = 0
     for t, amount in sorted(boluses):  # a dose at t counts at t, as in simulate()
         if t <= 0.0:
@@ -174,7 +181,7 @@ def advance(state: BodyState, t0: float, t1: float, inputs: BodyInputs | None = 
     sc = _with_inputs(state.scenario, inputs, rtol)
     syss = systems(sc, params=state.params) if sc is not state.scenario else state.systems
     sch = sc.schedule
-    boluses, infusions = dose_events(sch.doses, sch.interval_h * 60.0, sch.infusion_min, sc.dose, t1)
+    boluses, infusions = dose_events(sch.start_times_min(), sch.infusion_min, sc.dose, t1)
     src = (inputs.sources_per_min if inputs is not None else {}) or {}
     for key in src:
         if not any(key in s.states for s in syss):

@@ -149,9 +149,12 @@ class ExchangeSeries:
     body's amount in each state at the same times. Rewritten whole (atomically) each time,
     so a killed run leaves complete files."""
 
-    def __init__(self, out_dir: str | os.PathLike, model, link) -> None:
+    def __init__(self, out_dir: str | os.PathLike, model, link, product: int = 0, suffix: str = "") -> None:
         self.out = Path(out_dir)
         self.link = link
+        #: which of the run's body products this recorder follows; its files are
+        #: ``exchange{suffix}.csv`` and ``body{suffix}.csv``
+        self.product, self.suffix = product, suffix
         self.rows: list[list[float]] = []
         self.body_rows: list[list[float]] = []
         self._exchange_text, self._body_text = CsvText(_csv_row), CsvText(_csv_row)
@@ -163,20 +166,22 @@ class ExchangeSeries:
 
     def load(self, out_dir: str | os.PathLike, until: float) -> None:
         """Continue the files of a resumed run: keep their rows up to ``until`` (min)."""
-        for name, rows in (("exchange.csv", self.rows), ("body.csv", self.body_rows)):
+        for name, rows in ((f"exchange{self.suffix}.csv", self.rows), (f"body{self.suffix}.csv", self.body_rows)):
             path = Path(out_dir) / name
             if not path.is_file():
                 continue
             lines = path.read_text().splitlines()
-            if name == "body.csv" and lines:
+            if name.startswith("body") and lines:
                 self.states = [tuple(h.split(":", 1)) for h in lines[0].split(",")[1:]]
-            col = 1 if name == "exchange.csv" else 0
+            col = 1 if name.startswith("exchange") else 0
             for ln in lines[1:]:
                 vals = [float(v) for v in ln.split(",")]
                 if vals[col] <= until + 1e-9:
                     rows.append(vals)
 
     def exchange(self, to_tissue, to_body, body) -> None:
+        if to_body.product != self.product:
+            return
         nan = float("nan")
         row = [to_body.t0, to_body.time, to_tissue.arrival_rate_per_min, to_body.arrived, to_body.departed]
         row += [to_tissue.plasma.get(ml.substrate, nan) for ml in self.link.plasma]
@@ -192,8 +197,9 @@ class ExchangeSeries:
     def finish(self, snap) -> None:
         if not self.rows:
             return
-        self._exchange_text.write(self.out / "exchange.csv", ",".join(self.header), self.rows)
-        self._body_text.write(self.out / "body.csv", ",".join(["time_min"] + [f"{c}:{k}" for c, k in self.states]),
+        self._exchange_text.write(self.out / f"exchange{self.suffix}.csv", ",".join(self.header), self.rows)
+        self._body_text.write(self.out / f"body{self.suffix}.csv",
+                              ",".join(["time_min"] + [f"{c}:{k}" for c, k in self.states]),
                               self.body_rows)
 
     def checkpoint(self, snap, state: dict) -> None:

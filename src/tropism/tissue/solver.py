@@ -138,6 +138,10 @@ class TissueSolver:
         self.permeability = np.array([vb.permeability.get(n, 0.0) if vb else 0.0 for n in subs_n])
         self.plasma = np.array([vb.plasma.get(n, 0.0) if vb else 0.0 for n in subs_n])
         self._vessel_maps = None
+        #: amount of each substrate that crossed the vessel walls into the blood so far (negative:
+        #: taken up from plasma), summed over diffusion steps for the substrates a port reads
+        self.vessel_exchanged = np.zeros(self.n_substrates)
+        self._exchange_tracked = np.zeros(self.n_substrates, dtype=bool)
         if model.random_cells_per_type:
             # PhysiCell's template places these before reading the cells CSV
             self.add_cells(*self.random_cells(model.random_cells_per_type))
@@ -395,6 +399,11 @@ class TissueSolver:
         self._vessel_maps = None
         self.refresh_sources()
 
+    def track_vessel_exchange(self, substrate: int) -> None:
+        """Sum what substrate ``substrate`` exchanges with the blood in every diffusion step
+        (:attr:`vessel_exchanged`): a body port reads it."""
+        self._exchange_tracked[substrate] = True
+
     def vessel_release(self) -> np.ndarray:
         """Amount of each substrate passing from tissue into blood per minute, now."""
         return exchange_rate(self.flat_fields, self.vessel_density, self.permeability, self.plasma,
@@ -479,7 +488,7 @@ class TissueSolver:
                     "phenotype_step": np.int64(self.phenotype_step), "next_id": np.int64(a.next_id),
                     "n_agents": np.int64(a.n), "arrived": self.arrived.copy(), "departed": self.departed.copy(),
                     "arrival_rates": self._arrival_rates.copy(), "plasma": self.plasma.copy(),
-                    "vessel_density": self.vessel_density.copy()})
+                    "vessel_density": self.vessel_density.copy(), "vessel_exchanged": self.vessel_exchanged.copy()})
         return out
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
@@ -503,7 +512,8 @@ class TissueSolver:
         self.phenotype_step = int(state["phenotype_step"])
         self.arrived[...] = state["arrived"]
         self._arrival_rates[...] = state["arrival_rates"]
-        for key, arr in (("departed", self.departed), ("plasma", self.plasma), ("vessel_density", self.vessel_density)):
+        for key, arr in (("departed", self.departed), ("plasma", self.plasma), ("vessel_density", self.vessel_density),
+                         ("vessel_exchanged", self.vessel_exchanged)):
             if key in state:  # absent in checkpoints written before vessels existed
                 arr[...] = state[key]
         self._vessel_maps = None
