@@ -6,12 +6,12 @@ from .phenotype import (CYCLE_TOPOLOGIES, AdvancedChemotaxis, CellType, Chemotax
                         DeathModel, DeathParameters, Interactions, Mechanics, Motility, PhaseLink,
                         SecretionParameters, Volume)
 from .provenance import ParameterSource
-from .reactions import Arrival, Conversion, Departure, Intervention, VesselBed
+from .reactions import Angiogenesis, Arrival, Conversion, Departure, Intervention, VesselBed
 from .rules import Rule, behaviour_names, resolve_behaviour, resolve_rule, resolve_signal, signal_names
 from .substrates import FACES, Substrate
 
 __all__ = [
-    "AdvancedChemotaxis", "Arrival", "CYCLE_TOPOLOGIES", "CellType", "Chemotaxis", "Clocks", "Conversion", "CustomDatum", "Cycle", "Departure",
+    "AdvancedChemotaxis", "Angiogenesis", "Arrival", "CYCLE_TOPOLOGIES", "CellType", "Chemotaxis", "Clocks", "Conversion", "CustomDatum", "Cycle", "Departure",
     "DeathModel", "DeathParameters", "Domain", "FACES", "InitialCells", "Interactions", "Intervention", "Mechanics",
     "Model", "Motility", "ParameterSource", "PhaseLink", "Rule", "RunOptions", "SaveOptions", "SecretionParameters",
     "Substrate", "UserParameter", "VesselBed", "Volume", "behaviour_names", "resolve_behaviour", "resolve_rule",

@@ -109,6 +109,8 @@ class Model(Record):
                                  "(the vessel bed) or empty for uniform sites")
             if a.adhesion and a.adhesion not in subs:
                 raise ValueError(f"arrivals[{k}]: unknown adhesion signal {a.adhesion!r}; allowed: {', '.join(subs)}")
+            if a.within and a.within not in types:
+                raise ValueError(f"arrivals[{k}]: unknown cell type {a.within!r} in within; allowed: {', '.join(types)}")
         for k, dep in enumerate(self.departures):
             if dep.cell_type not in types:
                 raise ValueError(f"departures[{k}]: unknown cell type {dep.cell_type!r}; allowed: {', '.join(types)}")
@@ -117,6 +119,12 @@ class Model(Record):
                 for name in getattr(self.vessels, what):
                     if name not in subs:
                         raise ValueError(f"vessels.{what}: unknown substrate {name!r}; allowed: {', '.join(subs)}")
+            vb = self.vessels
+            if vb.region_type and vb.region_type not in types:
+                raise ValueError(f"vessels.region_type: unknown cell type {vb.region_type!r}; allowed: {', '.join(types)}")
+            if vb.angiogenesis is not None and vb.angiogenesis.signal not in subs:
+                raise ValueError(f"vessels.angiogenesis.signal: unknown substrate {vb.angiogenesis.signal!r}; "
+                                 f"allowed: {', '.join(subs)}")
         for k, iv in enumerate(self.interventions):
             _check_intervention(k, iv, self)
         for path in self.provenance:
@@ -187,12 +195,17 @@ def _check_intervention(k: int, iv, model: "Model") -> None:
         if t not in types:
             raise ValueError(f"interventions[{k}]: unknown cell type {t!r}; allowed: {', '.join(types)}")
     scope = iv.cell_types or types
+    if iv.end_min is not None and iv.end_min <= iv.start_min:
+        raise ValueError(f"interventions[{k}]: end_min ({iv.end_min}) must be after start_min ({iv.start_min})")
+    if iv.kind == "irradiate":
+        return
     if iv.kind == "block_signal":
         sig = model.signal(iv.target)
         if sig is None:
             raise ValueError(f"interventions[{k}]: unknown signal {iv.target!r}")
         readers = [r for r in model.rules if r.cell_type in scope and (r.signal_kind, r.signal_index) == sig]
-        if not readers:
+        angio = model.vessels.angiogenesis if model.vessels is not None else None
+        if not readers and not (angio is not None and not iv.cell_types and angio.signal == iv.target):
             # a blockade nothing feels is a mistake in the scenario, not a no-op
             raise ValueError(f"interventions[{k}]: no rule of {', '.join(scope)} reads {iv.target!r}; "
                              "block a signal some rule of those types uses")

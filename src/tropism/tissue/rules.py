@@ -21,7 +21,18 @@ class _Term:
     half_max: float
     hill_power: float
     applies_to_dead: bool
-    scale: float = 1.0  #: what a blockade leaves of the signal (1 − efficacy)
+    scale: float = 1.0  #: what the blockades acting for the whole run leave of the signal (1 − efficacy)
+    #: blockades with a time window: (what it leaves, start, end or None) in min
+    windows: list = field(default_factory=list)
+
+    def scale_at(self, t: float | None) -> float:
+        """What the blockades leave of the signal at time ``t`` (min)."""
+        left = self.scale
+        if t is not None:
+            for part, start, end in self.windows:
+                if start <= t and (end is None or t < end):
+                    left *= part
+        return left
 
 
 @dataclass
@@ -46,7 +57,7 @@ def compile_rules(model: Model) -> tuple[list[RuleGroup], list[str]]:
     types = model.cell_type_names
     groups: dict[tuple[int, str, int], RuleGroup] = {}
     unsupported: list[str] = []
-    blockades = [(iv.cell_types, model.signal(iv.target), 1.0 - iv.efficacy)
+    blockades = [(iv.cell_types, model.signal(iv.target), 1.0 - iv.efficacy, iv.start_min, iv.end_min)
                  for iv in model.interventions if iv.kind == "block_signal"]
     for rule in model.rules:
         missing = not_simulated_in_rule(rule)
@@ -57,11 +68,14 @@ def compile_rules(model: Model) -> tuple[list[RuleGroup], list[str]]:
         t = types.index(rule.cell_type)
         g = groups.setdefault((t, param, col), RuleGroup(t, param, col))
         sig = (rule.signal_kind, rule.signal_index)
-        scale = 1.0
-        for scope, blocked, left in blockades:
+        scale, windows = 1.0, []
+        for scope, blocked, left, start, end in blockades:
             if (not scope or rule.cell_type in scope) and blocked == sig:
-                scale *= left
-        term = _Term(sig, rule.half_max, rule.hill_power, rule.applies_to_dead, scale)
+                if start <= 0.0 and end is None:
+                    scale *= left
+                else:
+                    windows.append((left, start, end))
+        term = _Term(sig, rule.half_max, rule.hill_power, rule.applies_to_dead, scale, windows)
         if rule.direction == "increases":
             g.up.append(term)
             g.max_value = rule.saturation if g.max_value is None else max(g.max_value, rule.saturation)
@@ -71,24 +85,27 @@ def compile_rules(model: Model) -> tuple[list[RuleGroup], list[str]]:
     return list(groups.values()), unsupported
 
 
-def _hill_sum(terms: list[_Term], signals, rows: np.ndarray, dead_only: bool) -> np.ndarray:
+def _hill_sum(terms: list[_Term], signals, rows: np.ndarray, dead_only: bool, time: float | None) -> np.ndarray:
     total = np.zeros(rows.shape[0])
     for term in terms:
         if dead_only and not term.applies_to_dead:
             continue
         s = np.maximum(signals(term.signal, rows), 0.0)
-        if term.scale != 1.0:
-            s = s * term.scale
+        scale = term.scale_at(time)
+        if scale != 1.0:
+            s = s * scale
         total += (s / term.half_max) ** term.hill_power
     return total
 
 
 def apply_rules(groups: list[RuleGroup], base: dict[str, np.ndarray], params: dict[str, np.ndarray],
-                rows_of_type: list[np.ndarray], dead_rows_of_type: list[np.ndarray], signals) -> None:
+                rows_of_type: list[np.ndarray], dead_rows_of_type: list[np.ndarray], signals,
+                time: float | None = None) -> None:
     """Set every ruled behaviour of every agent from its signals.
 
     ``signals((kind, index), rows)`` returns the signal values of the given agent rows (the
-    solver passes :func:`tropism.tissue.registry.read_signal` bound to itself).
+    solver passes :func:`tropism.tissue.registry.read_signal` bound to itself). ``time`` (min)
+    decides which time-windowed blockades act.
     Live agents use all rows of a group; dead agents only rows that apply to dead cells.
     """
     for g in groups:
@@ -102,8 +119,8 @@ def apply_rules(groups: list[RuleGroup], base: dict[str, np.ndarray], params: di
                 continue
             if dead and not any(t.applies_to_dead for t in g.up + g.down):
                 continue
-            u = _hill_sum(g.up, signals, rows, dead)
-            d = _hill_sum(g.down, signals, rows, dead)
+            u = _hill_sum(g.up, signals, rows, dead, time)
+            d = _hill_sum(g.down, signals, rows, dead, time)
             v = b + (hi - b) * (u / (1.0 + u))
             v = v + (lo - v) * (d / (1.0 + d))
             params[g.parameter][rows, g.column] = v

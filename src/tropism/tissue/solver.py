@@ -113,6 +113,8 @@ class TissueSolver:
         self.phenotype_step = 0
         #: per-step hand-over between operations (divisions marked, cells absorbed ...)
         self.scratch: dict = {}
+        #: time-windowed behaviour scalings now applied (indices into model.interventions)
+        self.windows_applied: set = set()
         self._slot_of = np.full(self.mesh.n_voxels, -1, dtype=np.int64)
         # scratch for the neighbour scan's bin-ordered copies and the neighbour list (grown)
         self._near = np.empty((0, 8))
@@ -149,6 +151,10 @@ class TissueSolver:
         if len(ic):
             rows = self.add_cells(ic.positions, ic.types, volumes=ic.extra.get("volume"))
             self._set_csv_behaviours(rows, ic.extra)
+        if vb is not None and vb.region_type and len(ic):
+            # the tumour's own bed where its starting cells are
+            held = self.mesh.voxel_index(ic.positions[ic.types == names.index(vb.region_type)])
+            self.vessel_density[np.unique(held)] = vb.region_density
         self.interactions_active = self._any_interaction()
         self.refresh_sources()
 
@@ -317,10 +323,40 @@ class TissueSolver:
             target = None if beh is None else behaviour_target(*beh)
             if target is not None and target[0] in ("uptake", "secretion") and r.direction == "increases":
                 stiff[target[1]] = max(stiff[target[1]], r.saturation)
-        if model.vessels is not None:
-            for name, perm in model.vessels.permeability.items():
-                stiff[model.substrate_names.index(name)] += perm * model.vessels.surface_density
+        vb = model.vessels
+        if vb is not None:
+            # the densest the bed can become: its start, the region's, or what vessels grow to
+            most = max(vb.surface_density, vb.region_density,
+                       vb.angiogenesis.max_density if vb.angiogenesis is not None else 0.0)
+            for name, perm in vb.permeability.items():
+                stiff[model.substrate_names.index(name)] += perm * most
         return stiff
+
+    def signal_scale(self, substrate: str, cell_type: str | None = None) -> float:
+        """What the blockades acting now leave of a signal: Π (1 − efficacy) over the
+        ``block_signal`` interventions on ``substrate`` active at this time whose scope holds
+        ``cell_type`` (``None``: those that name no cell type, e.g. a blockade read by vessels)."""
+        left = 1.0
+        for iv in self.model.interventions:
+            if iv.kind != "block_signal" or iv.target != substrate or not iv.active(self.time):
+                continue
+            if (cell_type is None and not iv.cell_types) or (cell_type is not None and
+                                                              (not iv.cell_types or cell_type in iv.cell_types)):
+                left *= 1.0 - iv.efficacy
+        return left
+
+    def grow_vessels(self, dt: float) -> None:
+        """Step the vessel bed's density by ``dt`` minutes (angiogenesis and regression)."""
+        from .angiogenesis import necrotic_share, step_density
+        angio = self.model.vessels.angiogenesis
+        a = self.agents
+        n = a.n
+        sig = self.flat_fields[self.model.substrate_names.index(angio.signal)]
+        nec = necrotic_share(self.mesh.n_voxels, a.voxel[:n], a.death_state[:n])
+        new = step_density(self.vessel_density, sig, nec, angio, dt, self.signal_scale(angio.signal))
+        if not np.array_equal(new, self.vessel_density):
+            self.vessel_density = new
+            self._vessel_maps = None  # the sources are composed anew at the next refresh
 
     def _any_interaction(self) -> bool:
         """Whether any agent can attack, eat or fuse (checked when behaviours change)."""
@@ -343,7 +379,7 @@ class TissueSolver:
         def signals(sig, rows):
             return read_signal(self, sig[0], sig[1], rows)
 
-        apply_rules(self.rule_groups, self.tables.base, a.arrays, rows_of_type, dead_rows, signals)
+        apply_rules(self.rule_groups, self.tables.base, a.arrays, rows_of_type, dead_rows, signals, self.time)
         blocked = self.tables.no_secretion
         if blocked.any():  # a removed source stays removed whatever the rules say
             for t, s in zip(*np.nonzero(blocked)):
@@ -423,6 +459,11 @@ class TissueSolver:
             w = np.bincount(a.voxel[:n][live], minlength=self.mesh.n_voxels).astype(np.float64)
         else:
             w = np.ones(self.mesh.n_voxels)
+        if arrival.within:
+            a = self.agents
+            n = a.n
+            live = (a.type[:n] == types.index(arrival.within)) & (a.death_state[:n] == LIVE)
+            w = w * (np.bincount(a.voxel[:n][live], minlength=self.mesh.n_voxels) > 0)
         if arrival.adhesion:
             u = np.maximum(self.flat_fields[subs.index(arrival.adhesion)], 0.0)
             b = arrival.adhesion_basal
@@ -517,6 +558,16 @@ class TissueSolver:
             if key in state:  # absent in checkpoints written before vessels existed
                 arr[...] = state[key]
         self._vessel_maps = None
+        # windowed scalings open at this time: the restored cells carry them, the tables not yet
+        self.windows_applied = set()
+        for k, iv in enumerate(self.model.interventions):
+            if (iv.kind == "scale_behaviour" and (iv.start_min > 0.0 or iv.end_min is not None)
+                    and iv.factor != 0.0 and iv.active(self.time)):
+                target = behaviour_target(*self.model.behaviour(iv.target))
+                names = self.model.cell_type_names
+                types = [names.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(names)))
+                self.tables.base[target[0]][types, target[1]] *= iv.factor
+                self.windows_applied.add(k)
         self.interactions_active = self._any_interaction()
         self.positions_changed()
         self.refresh_sources()

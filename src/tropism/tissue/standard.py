@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import population
+from . import population, rng
 from .interactions import interact
 from .mechanics import motility, spring_velocities, update_positions, wall_velocities
 from .operations import Operation, Schedule
 from .phenotype import death_and_cycle, update_volumes
 from .reactions import convert
-from .states import APOPTOTIC, NECROTIC_LYSED, NECROTIC_SWELLING
+from .registry import behaviour_target
+from .states import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
 
 
 # ----------------------------------------------------------------------------- diffusion
@@ -44,6 +45,57 @@ def conversions(s, n_steps: int) -> None:
 
 
 # ----------------------------------------------------------------------------- phenotype
+def _scaled_rows(s, iv):
+    """(parameter, column, type rows of the table, live agent rows) a scale_behaviour acts on."""
+    target = behaviour_target(*s.model.behaviour(iv.target))
+    names = s.model.cell_type_names
+    types = [names.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(names)))
+    a = s.agents
+    rows = np.nonzero(np.isin(a.type[: a.n], types))[0]
+    return target, types, rows
+
+
+def windows(s) -> None:
+    """Scalings of a behaviour with a time window: applied to the types' base value and their
+    cells when the window opens, undone when it closes (rules keep acting on top)."""
+    for k, iv in enumerate(s.model.interventions):
+        if iv.kind != "scale_behaviour" or (iv.start_min <= 0.0 and iv.end_min is None) or iv.factor == 0.0:
+            continue
+        on = iv.active(s.time)
+        if on == (k in s.windows_applied):
+            continue
+        (param, col), types, rows = _scaled_rows(s, iv)
+        f = iv.factor if on else 1.0 / iv.factor
+        s.tables.base[param][types, col] *= f
+        s.agents.arrays[param][rows, col] *= f
+        if on:
+            s.windows_applied.add(k)
+        else:
+            s.windows_applied.discard(k)
+
+
+def irradiate(s) -> None:
+    """Irradiations due in this phenotype interval: every live cell of the named types dies
+    (apoptosis) with probability 1 − exp(−α·D − β·D²), the linear-quadratic survival."""
+    a = s.agents
+    n = a.n
+    t, dt = s.time, s.dt_phenotype
+    for k, iv in enumerate(s.model.interventions):
+        if iv.kind != "irradiate" or not (t - dt < iv.start_min <= t or (iv.start_min == 0.0 and t == 0.0)):
+            continue
+        names = s.model.cell_type_names
+        types = [names.index(x) for x in iv.cell_types] if iv.cell_types else list(range(len(names)))
+        hit = np.isin(a.type[:n], types) & (a.death_state[:n] == LIVE)
+        p_die = -np.expm1(-(iv.alpha_per_gy * iv.dose_gy + iv.beta_per_gy2 * iv.dose_gy ** 2))
+        u = rng.uniform_array(s.seed, a.id[:n], s.phenotype_step, rng.STREAM_IRRADIATION, k)
+        population.start_death(a, s.tables, np.nonzero(hit & (u < p_die))[0], APOPTOTIC)
+
+
+def vessels(s) -> None:
+    """The vessel bed grows with its angiogenic signal and regresses without it."""
+    s.grow_vessels(s.dt_phenotype)
+
+
 def transform(s) -> None:
     rows = population.transform(s.agents, s.tables, s.seed, s.phenotype_step, s.dt_phenotype)
     if rows.size:
@@ -179,9 +231,18 @@ def standard_schedule(model) -> Schedule:
     if model.conversions:
         add(Operation("conversions", "diffusion", conversions, reads=("fields", "conversion_weights"),
                       writes=("fields",)))
+    ivs = model.interventions
+    if any(iv.kind == "scale_behaviour" and (iv.start_min > 0.0 or iv.end_min is not None) for iv in ivs):
+        add(Operation("windows", "phenotype", windows, reads=("time",), writes=("<behaviours>",)))
+    if any(iv.kind == "irradiate" for iv in ivs):
+        add(Operation("irradiate", "phenotype", irradiate, reads=("time", "death_state"),
+                      writes=("death_state", "death_elapsed")))
     add(Operation("transform", "phenotype", transform, reads=("transform", "death_state"),
                   writes=("type", "phase", "phase_elapsed", "<behaviours>")))
     add(Operation("rules", "phenotype", rules, reads=("<signals>",), writes=("<behaviours>",)))
+    if model.vessels is not None and model.vessels.angiogenesis is not None:
+        add(Operation("vessels", "phenotype", vessels, reads=("vessel density", "fields", "death_state"),
+                      writes=("vessel density",)))
     add(Operation("volume", "phenotype", volume, reads=("volume", "target_solid_nuclear"),
                   writes=("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid", "radius")))
     add(Operation("damage", "phenotype", damage, reads=("damage_rate", "damage_repair_rate"), writes=("damage",)))
