@@ -48,5 +48,28 @@ class TropismInputError(ValueError):
         return text
 
 
+class TropismInputErrors(TropismInputError):
+    """Several problems of one input found together: each is a :class:`TropismInputError`,
+    and the message lists them all, one per line (a file's mistakes come in one report)."""
+
+    def __init__(self, errors: list[TropismInputError]) -> None:
+        self.errors = list(errors)
+        first = self.errors[0]
+        super().__init__(first.message, file=first.file, field=first.field, value=first.value, allowed=first.allowed)
+
+    def __str__(self) -> str:
+        if len(getattr(self, "errors", ())) < 2:
+            return super().__str__()
+        return f"{len(self.errors)} problems:\n" + "\n".join(f"  - {TropismInputError.__str__(e)}" for e in self.errors)
+
+
+def raise_all(errors: list[TropismInputError]) -> None:
+    """Raise the errors found, together (nothing when the list is empty)."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise TropismInputErrors(errors)
+
+
 class UnsupportedElementWarning(UserWarning):
     """A model element that was read but that the solver does not simulate yet."""
