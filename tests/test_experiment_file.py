@@ -120,9 +120,10 @@ def test_an_unknown_msc_source_and_an_unknown_organ_are_refused():
         check_experiment(experiment_from_dict(_with(("host", "inflamed"), {"livr": 1.0})))
     with pytest.raises(TropismInputError, match=">= 0"):
         experiment_from_dict(_with(("host", "inflamed"), {"liver": -1.0}))
-    with pytest.raises(TropismInputError, match="did you mean 'lungs'") as exc:
+    # irradiation is an intervention with a dose and a time; the old host field is refused with the reason
+    with pytest.raises(TropismInputError, match="irradiation is an \\[\\[intervention\\]\\]") as exc:
         check_experiment(experiment_from_dict(_with(("host", "irradiated"), ["lung"])))
-    assert exc.value.field == "host.irradiated[0]"
+    assert exc.value.field == "host.irradiated"
 
 
 def test_a_blockade_of_a_receptor_no_cell_carries_is_refused(tmp_path):
@@ -132,16 +133,18 @@ def test_a_blockade_of_a_receptor_no_cell_carries_is_refused(tmp_path):
     d = tmp_path / "tissue"
     shutil.copytree(_tissue_dir(), d)
     with open(d / "cell_lines.csv", "a", encoding="utf-8") as fh:
-        fh.write("NOCCR5,species_of_origin,rat,,test row,U,,\nNOCCR5,ccr5_expression,absent,,test row,U,,\n")
+        fh.write("NOCXCR4,species_of_origin,rat,,test row,U,,\nNOCXCR4,cxcr4_expression,absent,,test row,U,,\n")
     cat = load_catalogue(d)
-    e = _with(("tumour", "line"), "NOCCR5")
-    e["intervention"][0]["target"] = "ccr5"
+    e = _with(("tumour", "line"), "NOCXCR4")
     e["treatment"] = []
-    with pytest.raises(TropismInputError, match="no cell in this scenario carries CCR5") as exc:
+    with pytest.raises(TropismInputError, match="no cell in this scenario carries CXCR4") as exc:
         check_experiment(experiment_from_dict(e), catalogue=cat)
     assert exc.value.field == "intervention[0].target"
-    e["intervention"][0]["target"] = "cxcr4"      # unknown expression: not refused
+    e["tumour"]["line"] = "U87"      # a line that carries it: not refused
     check_experiment(experiment_from_dict(e), catalogue=cat)
+    e["intervention"][0]["target"] = "ccr5"      # not simulated yet: refused with the reason
+    with pytest.raises(TropismInputError, match="not simulated yet.*issue \\(20\\)"):
+        check_experiment(experiment_from_dict(e), catalogue=cat)
 
 
 def test_tropism_check_reads_a_scenario(tmp_path):

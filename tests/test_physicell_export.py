@@ -39,6 +39,7 @@ def test_a_partial_blockade_written_into_the_rule_is_the_same_curve():
 def test_the_exported_project_loads_back_as_the_model_written(tmp_path):
     m = build(load_and_check(EXAMPLE)).model
     with pytest.warns(UnsupportedElementWarning, match="arrival"), \
+            pytest.warns(UnsupportedElementWarning, match="vessel bed"), \
             pytest.warns(UnsupportedElementWarning, match="PhysiCell has only LOD"):
         target = export_physicell(m, tmp_path / "pc")
     assert sorted(p.name for p in target.parent.iterdir()) == ["PhysiCell_settings.xml", "cells.csv", "rules.csv"]

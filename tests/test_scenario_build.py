@@ -26,7 +26,12 @@ def test_the_tumour_line_sets_cycle_and_volume_from_the_library(glioma):
     u87 = glioma.model.cell_types[0]
     assert u87.name == "U87"
     doubling = cat.get("cell_lines", "U87", "doubling_time_in_vitro_h").value
-    assert u87.cycle.links[0].rate == pytest.approx(math.log(2) / (doubling * 60))
+    # the measured doubling is the rate at saturating oxygen (the library's oxygen rule); the
+    # cell's rate without oxygen is 0
+    (o2,) = [r for r in glioma.model.rules if r.cell_type == "U87" and r.behavior == "cycle entry"
+             and r.signal == "oxygen"]
+    assert o2.saturation == pytest.approx(math.log(2) / (doubling * 60)) and o2.direction == "increases"
+    assert u87.cycle.links[0].rate == 0.0
     d = cat.get("cell_lines", "U87", "cell_diameter_um").value
     assert u87.volume.total == pytest.approx(math.pi / 6 * d ** 3)
     src = glioma.model.provenance["cell_types[U87].cycle.links[0].rate"]
@@ -40,7 +45,8 @@ def test_a_missing_measurement_takes_the_declared_prior_and_says_so():
                               "simulation": {"duration_h": 1, "domain_um": 400}})
     r = build(e)
     prior = load_defaults()["tumour"]["doubling_time_h"]
-    assert r.model.cell_types[0].cycle.links[0].rate == pytest.approx(math.log(2) / (prior["value"] * 60))
+    (o2,) = [x for x in r.model.rules if x.behavior == "cycle entry" and x.signal == "oxygen"]
+    assert o2.saturation == pytest.approx(math.log(2) / (prior["value"] * 60))
     assert "[default prior]" in r.model.provenance["cell_types[GL261].cycle.links[0].rate"].source
     assert len(r.model.initial_cells.positions) == 100 and r.body is None and r.link is None
 
@@ -55,7 +61,11 @@ def test_secretion_is_converted_from_pg_per_million_cells_per_day():
     r = build(e)
     msc = next(t for t in r.model.cell_types if t.name == "msc_adipose")
     vegf = load_catalogue().get("msc_sources", "adipose", "vegf_pg_per_1e6_cells_per_24h").value
-    assert msc.secretion["vegf"].net_export_rate == pytest.approx(vegf * PG_PER_1E6_PER_DAY)
+    # the measured (culture, normoxic) rate is the floor HIF-1's oxygen rule brings it to; without
+    # oxygen the cell makes the library's hypoxic fold of it
+    (hif,) = [x for x in r.model.rules if x.cell_type == "msc_adipose" and x.behavior == "vegf export"]
+    assert hif.saturation == pytest.approx(vegf * PG_PER_1E6_PER_DAY) and hif.direction == "decreases"
+    assert msc.secretion["vegf"].net_export_rate == pytest.approx(5 * vegf * PG_PER_1E6_PER_DAY)
     assert r.link.product_type == "msc_adipose" and r.model.arrivals[0].cell_type == "msc_adipose"
 
 
@@ -88,8 +98,18 @@ def test_every_library_rule_applies_to_its_role_and_every_number_has_a_source(gl
     m = glioma.model
     roles = {"tumour": ["U87"], "msc": ["msc_bone_marrow"]}
     from tropism.library import load_rules
-    expected = sum(len(roles[r.cell_type]) for r in load_rules() if r.cell_type in roles)
-    assert len(m.rules) == expected
+    subs = set(m.substrate_names) | {"pressure"}
+    cat = load_catalogue()
+
+    def applies(r):
+        if r.applies_to.startswith("has:"):
+            e = cat.get("cell_lines", "U87", r.applies_to[4:])
+            return r.cell_type == "tumour" and e is not None and e.value != "absent"
+        return not r.applies_to or r.applies_to in ("U87", "bone_marrow")
+    # every row of a role in the scenario, for a line it applies to, whose factor some cell makes
+    expected = sum(len(roles[r.cell_type]) for r in load_rules() if r.cell_type in roles and applies(r)
+                   and r.signal in subs)
+    assert len(m.rules) == expected and expected >= 8
     assert all(r.signal_kind and r.behaviour_kind for r in m.rules)    # resolved by the model
     assert m.provenance and all(p.source for p in m.provenance.values())
 
@@ -115,11 +135,10 @@ def test_the_body_gets_the_route_schedule_and_tumour(glioma):
                                              "times_h": [0, 24, 48]}],
                               "simulation": {"duration_h": 72, "domain_um": 400}})
     b = build(e).body
-    assert b.schedule.doses == 3 and b.schedule.interval_h == 24
-    from tropism.errors import TropismInputError
-    e2 = e.model_copy(update={"treatment": (e.treatment[0].model_copy(update={"times_h": (0.0, 24.0, 60.0)}),)})
-    with pytest.raises(TropismInputError, match="evenly spaced"):
-        build(e2)
+    assert b.schedule.start_times_min() == [0.0, 24 * 60.0, 48 * 60.0]
+    # any administration times: uneven and not starting at 0
+    e2 = e.model_copy(update={"treatment": (e.treatment[0].model_copy(update={"times_h": (6.0, 24.0, 60.0)}),)})
+    assert build(e2).body.schedule.start_times_min() == [360.0, 1440.0, 3600.0]
 
 
 def test_tropism_run_runs_a_scenario_coupled_to_the_body(tmp_path):
@@ -176,30 +195,44 @@ def test_timeseries_counts_what_the_run_holds(tmp_path):
     assert body and sum(body.values()) <= 1e6 * (1 + 1e-9)    # the body never holds more than was given
 
 
-def test_a_second_treatment_is_refused_until_the_body_carries_two_products():
+def test_every_treatment_gets_its_own_body_and_link_and_interventions_act_or_are_refused():
     from tropism.errors import TropismInputError
     e = experiment_from_dict({"host": {"species": "mouse"},
                               "tumour": {"line": "LLC", "site": "subcutaneous", "cells": 10},
                               "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e5, "route": "iv"},
+                                            {"product": "drug", "name": "paclitaxel", "dose": 0.4, "route": "iv",
+                                             "times_h": [2, 30]},
                                             {"product": "exosome", "dose": 1e9, "route": "iv"}],
-                              "simulation": {"duration_h": 1, "domain_um": 400}})
-    with pytest.raises(TropismInputError, match="one treatment per scenario") as exc:
-        build(e)
-    assert exc.value.field == "treatment[1]"
-
-
-def test_interventions_the_model_cannot_apply_yet_are_refused_and_a_vasodilator_reaches_the_body():
-    from tropism.errors import TropismInputError
+                              "simulation": {"duration_h": 40, "domain_um": 400}})
+    r = build(e)
+    assert [b.product.kind for b in r.bodies] == ["msc", "drug", "exosome"]
+    assert r.bodies[1].schedule.start_times_min() == [120.0, 1800.0]
+    assert [lk.product_type for lk in r.links] == ["msc_bone_marrow", "", ""]
+    # the drug is a tissue substrate supplied by the vessels from its plasma level, and what the
+    # tissue takes up is debited from the plasma
+    assert "paclitaxel" in r.model.substrate_names and r.model.vessels.permeability["paclitaxel"] > 0
+    (p,) = r.links[1].plasma
+    (q,) = r.links[1].release
+    assert p.substrate == q.substrate == "paclitaxel" and p.state == q.state == ("plasma", "viable")
     base = {"host": {"species": "mouse"}, "tumour": {"line": "LLC", "site": "subcutaneous", "cells": 10},
             "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e5, "route": "iv"}],
             "simulation": {"duration_h": 10, "domain_um": 400}}
-    for iv, words in (({"kind": "irradiation", "dose_gy": 2}, "irradiation is not simulated"),
-                      ({"kind": "blockade", "target": "cxcr4", "start_h": 2}, "whole run"),
-                      ({"kind": "blockade", "target": "ccl5"}, "not simulated yet")):
+    for iv, words in (({"kind": "blockade", "target": "hif1a_msc", "start_h": 2}, "not a window"),
+                      ({"kind": "blockade", "target": "ccl5"}, "not simulated yet"),
+                      ({"kind": "vasodilator", "factor": 1.5, "start_h": 1}, "whole run")):
         with pytest.raises(TropismInputError, match=words):
             build(experiment_from_dict({**base, "intervention": [iv]}))
     r = build(experiment_from_dict({**base, "intervention": [{"kind": "vasodilator", "factor": 1.5}]}))
     assert r.body.interventions.vasodilator == 1.5
+    # a CXCR4 blockade from 2 h: in the MSCs' rules from then on, and in the body from the first
+    # exchange after it opens (not at the start)
+    r = build(experiment_from_dict({**base, "intervention": [{"kind": "blockade", "target": "cxcr4", "start_h": 2}]}))
+    (iv,) = [x for x in r.model.interventions if x.kind == "block_signal"]
+    assert iv.start_min == 120.0 and iv.cell_types == ["msc_bone_marrow"] and r.body.interventions.sdf1_blockade == 0
+    r = build(experiment_from_dict({**base, "intervention": [{"kind": "irradiation", "dose_gy": 2, "start_h": 3}]}))
+    kinds = sorted((iv.kind, tuple(iv.cell_types)) for iv in r.model.interventions)
+    assert ("irradiate", ("LLC",)) in kinds and ("irradiate", ("msc_bone_marrow",)) in kinds
+    assert all(iv.start_min == 180.0 for iv in r.model.interventions)
 
 
 def _msc_drift(blocked: bool, seed: int) -> float:

@@ -67,11 +67,14 @@ def run(
         from .io.timeseries import TimeSeries
         from .resolve import build, load_and_check
         resolved = build(load_and_check(model_path), file=str(model_path))
-        model, body, link = resolved.model, resolved.body, resolved.link
+        model = resolved.model
+        if resolved.links:
+            body, link = resolved.bodies, resolved.links
         if out_dir is None:
             out_dir = Path("output") / model_path.stem
         extra.append(TimeSeries(out_dir, model, resolved.roles["tumour"], resolved.roles["msc"],
-                                resolved.hypoxic_mmHg, png=png, title=resolved.experiment.title))
+                                resolved.hypoxic_mmHg, png=png, title=resolved.experiment.title,
+                                products=resolved.product_labels()))
     else:
         model = _load(model_path)
     if max_time is not None:
@@ -118,7 +121,8 @@ def check(model_path: Path = typer.Argument(..., help="PhysiCell settings XML or
         status = {k: sum(1 for p in numbers if p.status == k) for k in "VUF"}
         out.print(f"  model: {', '.join(m.cell_type_names)}; {len(m.initial_cells):,} initial cells; {len(m.rules)} rules; "
                   f"{len(numbers)} sourced numbers (V {status['V']}, U {status['U']}, F {status['F']}; "
-                  f"{priors} default priors)" + ("; coupled to the body" if built.link else ""))
+                  f"{priors} default priors)" + (f"; {len(built.links)} product(s) coupled to the body"
+                                                  if built.links else ""))
         return
     from .tissue.support import check_memory, not_simulated
     model = _load(model_path)

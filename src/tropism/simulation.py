@@ -173,12 +173,8 @@ class _Coupler:
         self.every = max(1, int(round(interval / c.dt_mechanics)))
         self._tumour_rows = [types.index(t) for t in link.tumour_types]
         self.tumour_volume0 = self._tumour_cell_volume()
-        # a receptor blockade on the product acts on its transmigration as on its chemotaxis
-        self._unblocked = 1.0
-        for iv in m.interventions:
-            if (iv.kind == "block_signal" and iv.target == link.chemokine
-                    and (not iv.cell_types or link.product_type in iv.cell_types)):
-                self._unblocked *= 1.0 - iv.efficacy
+        #: the vessel density of the tumour's voxels at the start: perfusion follows it
+        self.vessels0 = self._tumour_vessels() if m.vessels is not None else None
         self.arrived_base = int(solver.arrived[self.product]) if self.product is not None else 0
         self.departed_base = int(solver.departed[self.product]) if self.product is not None else 0
         self._release_rows = [subs.index(ml.substrate) for ml in link.release]
@@ -205,25 +201,39 @@ class _Coupler:
             mask &= a.death_state[:n] == LIVE
         return float(a.volume[:n][mask].sum())
 
+    def _tumour_region(self) -> np.ndarray | None:
+        """The voxels holding live tumour cells (None without tumour types)."""
+        if not self._tumour_rows:
+            return None
+        a = self.solver.agents
+        n = a.n
+        held = np.isin(a.type[:n], self._tumour_rows) & (a.death_state[:n] == LIVE)
+        return np.unique(a.voxel[:n][held])
+
+    def _tumour_vessels(self) -> float:
+        """Mean vessel surface density over the tumour's voxels (the whole domain without them)."""
+        region = self._tumour_region()
+        d = self.solver.vessel_density
+        return float(d[region].mean()) if region is not None and region.size else float(d.mean())
+
     def _perfusion(self) -> float | None:
         """The tumour's blood flow per volume: the viable tissue's, times the live share of the
-        tumour cells' volume (necrotic and dying tissue is not perfused)."""
+        tumour cells' volume (necrotic and dying tissue is not perfused), times its vessel
+        density relative to the start (vessels that grow or regress carry more or less flow)."""
         viable = self.link.perfusion_viable_ml_min_per_ml
         if viable is None or not self._tumour_rows:
             return None
         total = self._tumour_cell_volume()
-        return viable * (self._tumour_cell_volume(live_only=True) / total if total > 0.0 else 1.0)
+        q = viable * (self._tumour_cell_volume(live_only=True) / total if total > 0.0 else 1.0)
+        if self.vessels0:
+            q *= self._tumour_vessels() / self.vessels0
+        return q if q > 0.0 else None
 
     def _levels(self) -> dict:
         """Receptor occupancy and adhesion induction (fractions) from the tumour's mean levels."""
         s, link = self.solver, self.link
         names = s.model.substrate_names
-        region = None
-        if self._tumour_rows:
-            a = s.agents
-            n = a.n
-            held = np.isin(a.type[:n], self._tumour_rows) & (a.death_state[:n] == LIVE)
-            region = np.unique(a.voxel[:n][held])
+        region = self._tumour_region()
         levels = {}
         for what in ("chemokine", "inflammation"):
             name = getattr(link, what)
@@ -235,7 +245,8 @@ class _Coupler:
             c = max(c, 0.0)
             level = c / (c + getattr(link, f"{what}_half_max"))
             if what == "chemokine":
-                level *= self._unblocked
+                # a receptor blockade on the product acts on its transmigration as on its chemotaxis
+                level *= s.signal_scale(name, link.product_type)
             levels[what] = level
         return levels
 
@@ -314,9 +325,13 @@ class _Coupler:
             for ml in link.release:
                 if released[ml.substrate] != 0.0:  # negative: the tissue took it up from plasma
                     add(ml.state, ml.scale * released[ml.substrate])
+            blockade = None
+            if self.product is not None and link.chemokine:
+                # a CXCR4/SDF-1 blockade on the product acts on its migration in the body while it acts
+                blockade = 1.0 - s.signal_scale(link.chemokine, link.product_type)
             inputs = BodyInputs(tumour_volume_mm3=volume, chemokine=levels["chemokine"],
                                 inflammation=levels["inflammation"], perfusion_ml_min_per_ml=perfusion,
-                                sources_per_min=sources)
+                                sources_per_min=sources, sdf1_blockade=blockade)
             self.state = advance(self.state, t0, t1, inputs, rtol=link.inputs_rtol)
             self.sent += arrived
             self.received += departed
@@ -343,7 +358,7 @@ class _Coupler:
         if tumour is not None:  # what the tissue last measured: the body's systems are built on it
             out[f"{p}tumour"] = np.array([tumour.volume_mm3, tumour.chemokine, tumour.inflammation,
                                           np.nan if tumour.perfusion_ml_min_per_ml is None
-                                          else tumour.perfusion_ml_min_per_ml])
+                                          else tumour.perfusion_ml_min_per_ml, st.scenario.interventions.sdf1_blockade])
         if self.last_in is not None:  # a save may fall inside an exchange interval
             out[f"{p}last_in"] = np.array([self.last_in.time, self.last_in.arrival_rate_per_min]
                                           + [self.last_in.plasma[ml.substrate] for ml in self.link.plasma])
@@ -360,9 +375,10 @@ class _Coupler:
         xs = [np.array(state[f"{p}x{k}"]) for k in range(len(st.x))]
         sc, syss = st.scenario, st.systems
         if f"{p}tumour" in state:
-            v, c, i, q = (float(x) for x in state[f"{p}tumour"])
+            v, c, i, q, *rest = (float(x) for x in state[f"{p}tumour"])
             sc = _with_inputs(sc, BodyInputs(tumour_volume_mm3=v, chemokine=c, inflammation=i,
-                                             perfusion_ml_min_per_ml=None if np.isnan(q) else q))
+                                             perfusion_ml_min_per_ml=None if np.isnan(q) else q,
+                                             sdf1_blockade=rest[0] if rest else None))
             syss = systems(sc, params=st.params) if sc is not st.scenario else syss
         self.state = BodyState(sc, float(state[f"{p}t"]), xs, syss, st.params, int(state[f"{p}doses_given"]))
         self.arrived_base, self.departed_base, self.sent, self.received = (int(v) for v in state[f"{p}counters"])

@@ -62,29 +62,37 @@ class _Run:
     amounts: dict
     body_scenario: object
     result: object = None
+    series: object = None
 
 
 def run_arm(scenario: dict, readout: str, file: str = "") -> tuple[float | str, float]:
-    """Run one arm's scenario to its end; (readout value, wall seconds)."""
+    """Run one arm's scenario to its end; (readout value, wall seconds).
+
+    ``readout`` is a name of :data:`READOUTS` or any quantity the run's ``timeseries.csv``
+    records (``tumour_volume``, ``vessel_density_tumour``, ``tumour_mean:imatinib``,
+    ``msc_surviving_fraction:msc_bone_marrow`` ...), read at the end of the run.
+    """
     import time
     from .model.experiment import experiment_from_dict
     from .resolve import build
-    if readout not in READOUTS:
-        raise TropismInputError("unknown readout", file=file, field="readout", value=readout,
-                                allowed=", ".join(READOUTS))
     t0 = time.perf_counter()
     e = experiment_from_dict(scenario, file=file)
     r = build(e, file=file)
-    if r.body is None:
-        raise TropismInputError("a finding's arm needs a treatment", file=file, field="scenario.treatment",
-                                value=None, allowed="a [[treatment]]")
-    if r.link is not None:
+    if r.body is None and e.tumour is None:
+        raise TropismInputError("a finding's arm needs a treatment or a tumour", file=file,
+                                field="scenario.treatment", value=None, allowed="a [[treatment]] or a [tumour]")
+    if e.tumour is not None:
+        from .io.timeseries import TimeSeries
         from .simulation import Simulation
         m = r.model
+        # the suite reads timeseries quantities at the end: one save, at the end, no files
         m = m.model_copy(update={"save": m.save.model_copy(update={"full_data_enabled": False, "svg_enabled": False})})
-        sim = Simulation(m, seed=e.simulation.seed, body=r.body, link=r.link)
-        sim.run()
-        run = _Run(sim.body.amounts(), sim.body.scenario)
+        sim = Simulation(m, seed=e.simulation.seed, body=r.bodies or None, link=r.links or None)
+        series = TimeSeries(None, m, r.roles["tumour"], r.roles["msc"], r.hypoxic_mmHg,
+                            products=r.product_labels())
+        sim.run([series])
+        run = _Run(sim.body.amounts() if sim.body is not None else {}, sim.body.scenario if sim.body else None,
+                   series=series)
     else:
         from .body import simulate
         res = simulate(r.body)
@@ -93,7 +101,15 @@ def run_arm(scenario: dict, readout: str, file: str = "") -> tuple[float | str, 
             amounts[(c, "tissue")] = float(res.tissue[-1, j])
             amounts[(c, "arrested")] = float(res.viable[-1, j] - res.tissue[-1, j])
         run = _Run(amounts, r.body, res)
-    value = READOUTS[readout][0](run)
+    if readout in READOUTS:
+        value = READOUTS[readout][0](run)
+    elif run.series is not None and readout in run.series.quantities():
+        value = run.series.value(readout, e.simulation.duration_h * 60.0)
+    else:
+        known = list(READOUTS) + (run.series.quantities() if run.series is not None else [])
+        from .resolve import allowed
+        raise TropismInputError("unknown readout", file=file, field="readout", value=readout,
+                                allowed=allowed(readout, known))
     return value, time.perf_counter() - t0
 
 

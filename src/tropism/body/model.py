@@ -17,7 +17,7 @@ from .library import ORGANS, PORTAL, Physiology, load_conditions, load_params, l
 from .scenario import Scenario
 
 #: organ whose flow and volume a tumour takes, by site (lung tumours are fed by bronchial, i.e. systemic, arteries)
-TUMOUR_HOST = {"brain": "brain", "subcutaneous": "rest", "lung": "rest", "breast": "rest"}
+TUMOUR_HOST = {"brain": "brain", "subcutaneous": "rest", "lung": "rest", "breast": "rest", "bone_marrow": "bone_marrow"}
 #: organs whose macrophages degrade debris and label (reticulo-endothelial system)
 RES = ("liver", "spleen")
 

@@ -12,7 +12,7 @@ from ..errors import TropismInputError
 from ..files import read_toml
 from .library import ORGANS, load_conditions
 
-TUMOUR_SITES = ("brain", "subcutaneous", "lung", "breast")
+TUMOUR_SITES = ("brain", "subcutaneous", "lung", "breast", "bone_marrow")
 ROUTES = ("iv", "ia", "intranasal", "intratumoral", "intraperitoneal")
 
 
@@ -23,7 +23,7 @@ class _Strict(BaseModel):
 class Tumour(_Strict):
     """A tumour in one organ, with its own volume and perfusion."""
 
-    site: Literal["brain", "subcutaneous", "lung", "breast"] = Field(description="host site")
+    site: Literal["brain", "subcutaneous", "lung", "breast", "bone_marrow"] = Field(description="host site")
     volume_mm3: float = Field(100.0, gt=0, description="tumour volume (mm³)")
     perfusion_ml_min_per_ml: Optional[float] = Field(None, gt=0, description="blood flow per volume; default: library")
     hemisphere: Optional[Literal["left", "right"]] = Field(None, description="brain tumours: the side it grows in")

@@ -39,6 +39,8 @@ class BodyInputs:
     chemokine: float | None = None
     inflammation: float | None = None
     sources_per_min: dict = field(default_factory=dict)
+    #: efficacy of a CXCR4/SDF-1 blockade on the MSCs now (a blockade with a time window)
+    sdf1_blockade: float | None = None
 
 
 @dataclass
@@ -95,6 +97,11 @@ def _with_inputs(sc: Scenario, inputs: BodyInputs | None, rtol: float = 0.0) -> 
     (relative); the same object when none does, so its systems are kept."""
     if inputs is None:
         return sc
+    if inputs.sdf1_blockade is not None and inputs.sdf1_blockade != sc.interventions.sdf1_blockade:
+        # a blockade window opened or closed: always taken, whatever rtol
+        data = sc.model_dump()
+        data["interventions"]["sdf1_blockade"] = inputs.sdf1_blockade
+        sc = scenario_from_dict(data)
     upd = {k: v for k, v in (("volume_mm3", inputs.tumour_volume_mm3),
                              ("perfusion_ml_min_per_ml", inputs.perfusion_ml_min_per_ml),
                              ("chemokine", inputs.chemokine), ("inflammation", inputs.inflammation)) if v is not None}

@@ -1,10 +1,14 @@
 """``timeseries.csv``: what a scenario run measured, one tidy row per (time, quantity).
 
 Columns: ``time_min, quantity, value, unit``. At every save the tissue gives tumour live and
-dead cells and volume, the MSCs of each product in the tumour and per area (per volume in
-3D) of tumour and of normal tissue, vessel density, mean oxygen and the hypoxic fraction, and
-each substrate's mean in the tumour. At every body exchange the body gives each organ's viable
-cells and label. The tumour region is the voxels that hold a live tumour cell. The file is
+dead cells, volume and surviving fraction (live cells over those at the start), the MSCs of
+each product (live in the tissue, arrived so far, their surviving fraction, in the tumour and
+per area (per volume in 3D) of tumour and of normal tissue), vessel density (mean, tumour,
+normal tissue), mean oxygen and the hypoxic fraction, and each substrate's mean in the tumour
+(a drug's concentration there). At every body exchange the body gives each organ's viable
+cells and label for the first product, each organ's amount for the others
+(``body_amount:<product>:<organ>``), and each plasma level it sets in the tissue
+(``plasma:<substrate>``). The tumour region is the voxels that hold a live tumour cell. The file is
 rewritten whole at each save, so a killed run leaves a complete file.
 """
 
@@ -39,8 +43,9 @@ class TimeSeries:
     """
 
     def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float,
-                 png: bool = False, title: str = "") -> None:
-        self.path = Path(out_dir) / "timeseries.csv"
+                 png: bool = False, title: str = "", products=None) -> None:
+        #: None: rows are kept in memory only (the findings suite reads them)
+        self.path = None if out_dir is None else Path(out_dir) / "timeseries.csv"
         names = model.cell_type_names
         self.tumour = [names.index(t) for t in tumour_types]
         self.msc = [(t, names.index(t)) for t in msc_types]
@@ -56,6 +61,10 @@ class TimeSeries:
         self._text = CsvText(lambda r: f"{r[0]:.6g},{r[1]},{r[2]:.9g},{r[3]}")
         self.saved_at: float | None = None
         self.png, self.title = png, title
+        #: (label, unit) of each body product, in the run's order; the first one's amounts are
+        #: ``body_viable:<organ>``, the others' ``body_amount:<label>:<organ>``
+        self.products = list(products or [])
+        self.tumour0: float | None = None
 
     def load(self, out_dir: str | os.PathLike, until: float) -> None:
         """Continue the file of a resumed run: keep its rows up to ``until`` (min)."""
@@ -68,6 +77,8 @@ class TimeSeries:
                 self.rows.append((float(t), q, float(v), u))
         saved = [t for t, q, _, _ in self.rows if q == "tumour_live_cells"]
         self.saved_at = max(saved) if saved else None
+        first = [v for t, q, v, _ in self.rows if q == "tumour_live_cells" and t == 0.0]
+        self.tumour0 = first[0] if first else None
 
     def _add(self, t: float, quantity: str, value: float, unit: str) -> None:
         self.rows.append((float(t), quantity, float(value), unit))
@@ -82,8 +93,12 @@ class TimeSeries:
         self.saved_at = t
         types, live = a.type[:n], a.death_state[:n] == LIVE
         is_tumour = np.isin(types, self.tumour)
-        self._add(t, "tumour_live_cells", np.sum(is_tumour & live), "cells")
+        n_live = float(np.sum(is_tumour & live))
+        if self.tumour0 is None:
+            self.tumour0 = n_live
+        self._add(t, "tumour_live_cells", n_live, "cells")
         self._add(t, "tumour_dead_cells", np.sum(is_tumour & ~live), "cells")
+        self._add(t, "tumour_surviving_fraction", n_live / self.tumour0 if self.tumour0 else np.nan, "fraction")
         self._add(t, "tumour_volume", a.volume[:n][is_tumour & live].sum() / 1e9, "mm^3")
         region = np.zeros(s.mesh.n_voxels, bool)
         region[a.voxel[:n][is_tumour & live]] = True
@@ -92,12 +107,19 @@ class TimeSeries:
         for name, k in self.msc:
             here = (types == k) & live
             inside = region[a.voxel[:n][here]]
+            arrived = float(s.arrived[k])
+            self._add(t, f"msc_live:{name}", here.sum(), "cells")
+            self._add(t, f"msc_arrived:{name}", arrived, "cells")
+            self._add(t, f"msc_surviving_fraction:{name}", here.sum() / arrived if arrived else np.nan, "fraction")
             self._add(t, f"msc_in_tumour:{name}", inside.sum(), "cells")
             self._add(t, f"msc_per_{self.per_name}_tumour:{name}",
                       inside.sum() / (n_in * self.cell_measure) if n_in else np.nan, f"cells/{self.per}")
             self._add(t, f"msc_per_{self.per_name}_normal:{name}",
                       (~inside).sum() / (n_out * self.cell_measure) if n_out else np.nan, f"cells/{self.per}")
-        self._add(t, "vessel_density", float(np.mean(s.vessel_density)), "1/um")
+        vd = s.vessel_density
+        self._add(t, "vessel_density", float(np.mean(vd)), "1/um")
+        self._add(t, "vessel_density_tumour", float(vd[region].mean()) if n_in else np.nan, "1/um")
+        self._add(t, "vessel_density_normal", float(vd[~region].mean()) if n_out else np.nan, "1/um")
         fields = s.flat_fields
         if "oxygen" in self.subs:
             o2 = fields[self.subs.index("oxygen")]
@@ -109,6 +131,18 @@ class TimeSeries:
         self._write()
 
     def exchange(self, to_tissue, to_body, body) -> None:
+        k = getattr(to_body, "product", 0)
+        for sub, level in to_tissue.plasma.items():
+            self._add(to_body.time, f"plasma:{sub}", level, self.units.get(sub, ""))
+        if k > 0:
+            label, unit = self.products[k] if k < len(self.products) else (f"product{k}", "")
+            per: dict[str, float] = {}
+            for (comp, kind), amount in body.amounts().items():
+                if kind in LABEL_KINDS:
+                    per[comp] = per.get(comp, 0.0) + amount
+            for comp, amount in per.items():
+                self._add(to_body.time, f"body_amount:{label}:{comp}", amount, unit)
+            return
         per_organ: dict[str, list[float]] = {}
         for (comp, kind), amount in body.amounts().items():
             v = per_organ.setdefault(comp, [0.0, 0.0])
@@ -124,9 +158,22 @@ class TimeSeries:
 
     def finish(self, snap) -> None:
         self._write()
-        if self.png:
+        if self.png and self.path is not None:
             from .figures import homing_figure  # Matplotlib only for runs that draw
             homing_figure(self.rows, self.path.with_name("homing.png"), self.title)
 
     def _write(self) -> None:
-        self._text.write(self.path, "time_min,quantity,value,unit", self.rows)
+        if self.path is not None:
+            self._text.write(self.path, "time_min,quantity,value,unit", self.rows)
+
+    def value(self, quantity: str, time_min: float) -> float:
+        """The last value of ``quantity`` recorded at or before ``time_min`` (NaN if none)."""
+        best_t, best = -1.0, float("nan")
+        for t, q, v, _ in self.rows:
+            if q == quantity and best_t <= t <= time_min + 1e-6:
+                best_t, best = t, v
+        return best
+
+    def quantities(self) -> list[str]:
+        """Every quantity recorded, in first-seen order."""
+        return list(dict.fromkeys(q for _, q, _, _ in self.rows))

@@ -16,8 +16,14 @@ from ..errors import TropismInputError
 #: the parameter tables, one CSV each under ``library/tissue``
 TABLES = ("cell_lines", "msc_sources", "substrates")
 COLUMNS = ("entity", "parameter", "value", "unit", "source", "status", "fitted_to", "notes")
-RULE_COLUMNS = ("cell_type", "signal", "direction", "behaviour", "max_response", "half_max", "hill_power",
-                "applies_to_dead", "source", "status", "fitted_to", "notes")
+RULE_COLUMNS = ("cell_type", "applies_to", "signal", "direction", "behaviour", "response", "max_response", "half_max",
+                "hill_power", "applies_to_dead", "pathway", "source", "status", "fitted_to", "notes")
+#: how a rule row's ``max_response`` is read: as the behaviour's value (empty), as a fold of the
+#: cell's measured value (``fold``: for "increases" the maximum is fold × measured; for
+#: "decreases" the cell's value without the signal is fold × measured and the signal brings it
+#: down to the measured one, e.g. hypoxia raising VEGF), or ``measured_at_max`` (the measured
+#: value is reached at saturating signal and without the signal the behaviour is 0)
+RESPONSES = ("", "fold", "measured_at_max")
 STATUSES = ("V", "U", "F")
 
 
@@ -59,6 +65,13 @@ class LibraryRule(_Sourced):
     half_max: float = 1.0
     hill_power: float = 1.0
     applies_to_dead: bool = False
+    #: a line, an MSC source, or ``has:<parameter>`` (the line's text parameter says it carries
+    #: the receptor: present and not "absent"); empty: every cell of the role
+    applies_to: str = ""
+    #: how max_response is read (``RESPONSES``)
+    response: str = ""
+    #: the pathway the mechanism runs through (``hif1a``): a blockade of it removes the row's effect
+    pathway: str = ""
 
 
 class Catalogue:
@@ -216,6 +229,12 @@ def load_rules(path: str | Path | None = None) -> list[LibraryRule]:
             raise TropismInputError("half-max and Hill power must be positive", file=str(path),
                                     field=f"{where}: half_max/hill_power", value=f"{row['half_max']}/{row['hill_power']}",
                                     allowed="> 0")
+        if row["response"] not in RESPONSES:
+            raise TropismInputError("unknown response", file=str(path), field=f"{where}: response",
+                                    value=row["response"], allowed="empty (the behaviour's value), fold, measured_at_max")
+        if row["response"] == "fold" and nums["max_response"] <= 0:
+            raise TropismInputError("a fold must be positive", file=str(path), field=f"{where}: max_response",
+                                    value=row["max_response"], allowed="> 0")
         if row["applies_to_dead"] not in ("0", "1"):
             raise TropismInputError("applies_to_dead is 0 or 1", file=str(path), field=f"{where}: applies_to_dead",
                                     value=row["applies_to_dead"], allowed="0, 1")
@@ -223,7 +242,9 @@ def load_rules(path: str | Path | None = None) -> list[LibraryRule]:
                                str(path), line, cell_type=row["cell_type"].strip(), signal=row["signal"].strip(),
                                direction=row["direction"], behaviour=row["behaviour"].strip(),
                                max_response=nums["max_response"], half_max=nums["half_max"],
-                               hill_power=nums["hill_power"], applies_to_dead=row["applies_to_dead"] == "1"))
+                               hill_power=nums["hill_power"], applies_to_dead=row["applies_to_dead"] == "1",
+                               applies_to=row["applies_to"].strip(), response=row["response"],
+                               pathway=row["pathway"].strip()))
     return out
 
 

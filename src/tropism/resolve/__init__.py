@@ -1,0 +1,187 @@
+"""A scenario resolved against the library into a tissue model, body scenarios and their links.
+
+Split by concern: :mod:`.check` refuses what the library cannot run (every problem of a file
+at once), :mod:`.tissue` builds the tissue model, :mod:`.body` makes one body scenario per
+treatment and links it to the tissue, :mod:`.tables` reads the mechanism tables (sites,
+blockades, modifiers). The builder knows no biology: the library's tables say which substrates
+a cell makes, which rules apply to whom, what a blockade or a priming does.
+"""
+
+from __future__ import annotations
+
+from .check import allowed, check_experiment, load_and_check
+from .tissue import PG_PER_1E6_PER_DAY
+
+__all__ = ["PG_PER_1E6_PER_DAY", "Resolved", "allowed", "build", "check_experiment", "load_and_check"]
+
+
+class Resolved:
+    """A scenario resolved against the library.
+
+    Attributes
+    ----------
+    experiment : Experiment
+    model : tropism.model.Model
+        The tissue part (cell types, substrates, rules, initial cells, arrivals, vessel bed),
+        every number in ``model.provenance`` with its source.
+    bodies : list of tropism.body.Scenario
+        One whole-body scenario per treatment.
+    links : list of BodyLink
+        The link of each body to the tissue (empty without a tumour).
+    link_provenance : dict
+        The links' numbers (``chemokine_half_max``, ...) → ParameterSource.
+    roles : dict
+        ``"tumour"`` and ``"msc"`` → the cell-type names that play them.
+    drugs : dict
+        Treatment index → the tissue substrate of that drug.
+    hypoxic_mmHg : float
+        The library's hypoxic threshold (for the hypoxic fraction readout).
+    """
+
+    def __init__(self, experiment, model, bodies, links, roles=None, hypoxic_mmHg=15.0, link_provenance=None,
+                 drugs=None):
+        self.experiment, self.model = experiment, model
+        self.bodies, self.links = list(bodies), list(links)
+        self.link_provenance = link_provenance or {}
+        self.roles = roles or {"tumour": [], "msc": []}
+        self.hypoxic_mmHg = hypoxic_mmHg
+        self.drugs = drugs or {}
+
+    @property
+    def body(self):
+        """The first treatment's body scenario, or None without a treatment."""
+        return self.bodies[0] if self.bodies else None
+
+    def product_labels(self) -> list[tuple[str, str]]:
+        """(label, unit) of each treatment's body product: the MSC type, the drug, "exosome"."""
+        out = []
+        for i, t in enumerate(self.experiment.treatment):
+            if t.product == "msc":
+                name = f"msc_{t.source}" + ("_primed" if t.primed else "")
+                out.append((name, "cells"))
+            elif t.product == "drug":
+                out.append((self.drugs.get(i, t.name), "mg"))
+            else:
+                out.append(("exosome", "particles"))
+        return out
+
+    @property
+    def link(self):
+        """The first treatment's link, or None (no tumour or no treatment)."""
+        return self.links[0] if self.links else None
+
+
+def _clocks(sim, d: dict, three_d: bool, prov: dict, file: str | None):
+    """The run's time steps and diffusion scheme: the scenario's where it sets them, else the
+    library's (in 2D the Douglas scheme and longer steps; in 3D PhysiCell's LOD and steps)."""
+    from ..errors import TropismInputError
+    from ..model.domain import Clocks
+    from .tissue import record
+    dim = "3d" if three_d else "2d"
+    chosen = {}
+    for field, key in (("dt_diffusion", f"dt_diffusion_{dim}_min"), ("dt_mechanics", f"dt_mechanics_{dim}_min"),
+                       ("dt_phenotype", "dt_phenotype_min"), ("diffusion_scheme", f"diffusion_scheme_{dim}")):
+        own = getattr(sim, f"{field}_min" if field.startswith("dt_") else field)
+        if own is not None:
+            chosen[field] = own
+            record(prov, f"clocks.{field}", "min" if field.startswith("dt_") else "", "scenario file", "V")
+        else:
+            chosen[field] = d[key]["value"]
+            record(prov, f"clocks.{field}", d[key].get("unit", ""), f"{d[key]['source']} [default prior]",
+                   d[key]["status"])
+    try:
+        return Clocks(max_time=sim.duration_h * 60.0, **chosen)
+    except ValueError as exc:
+        msg = str(exc).splitlines()[-1].removeprefix("Value error, ")
+        raise TropismInputError(msg, file=file, field="simulation.dt_diffusion_min, dt_mechanics_min, dt_phenotype_min",
+                                value=(chosen["dt_diffusion"], chosen["dt_mechanics"], chosen["dt_phenotype"]),
+                                allowed="dt_diffusion <= dt_mechanics <= dt_phenotype") from None
+
+
+def build(e, file: str | None = None, catalogue=None) -> Resolved:
+    """Resolve a checked scenario into a tissue model, body scenarios and their links.
+
+    The tumour line becomes a cell type whose cycle rate is ln 2 over its doubling time (at
+    saturating oxygen), whose volume is that of a sphere of its diameter, and whose secretion
+    is the library's per-cell rate (pg per 1e6 cells per 24 h → (ng/mL)·µm³/min). Each MSC
+    product becomes a cell type that arrives from the body; priming changes it as
+    ``interventions.toml`` says. The library's rules apply by role and ``applies_to``; the
+    tissue has its site's vessel bed, growing with VEGF; each drug is a substrate supplied by
+    the vessels from its plasma level. Where the library has no measurement the value comes
+    from ``library/tissue/defaults.toml``; either way ``model.provenance`` says which.
+
+    Parameters
+    ----------
+    e : Experiment
+        A scenario (it is checked first).
+    """
+    import numpy as np
+    from ..library import load_catalogue, load_defaults, load_rules
+    from ..model import Model
+    from ..model.domain import Domain, RunOptions, SaveOptions
+    from ..model.model import InitialCells
+    from ..model.reactions import Arrival
+    from .body import adhesion, body_scenarios, links
+    from .tissue import TissueBuilder, ball, disc
+
+    check_experiment(e, file=file, catalogue=catalogue)
+    cat = catalogue or load_catalogue()
+    dflt = load_defaults()
+    b = TissueBuilder(e, cat, dflt, load_rules(), file)
+    prov = b.prov
+    sim = e.simulation
+    half = sim.domain_um / 2
+    three_d = e.tumour is not None and e.tumour.dimensions == 3
+    domain = Domain(x_min=-half, x_max=half, y_min=-half, y_max=half,
+                    z_min=-half if three_d else -sim.voxel_um / 2, z_max=half if three_d else sim.voxel_um / 2,
+                    dx=sim.voxel_um, dy=sim.voxel_um, dz=sim.voxel_um, use_2d=not three_d)
+    clocks = _clocks(sim, dflt["domain"], three_d, prov, file)
+
+    b._plan_types()
+    subs = b.substrate_names()
+    types = b.build_types(subs)
+    rules = b.rules(subs)
+    substrates = b.substrates(subs)
+    roles = b.roles
+
+    cells = InitialCells()
+    if e.tumour is not None:
+        spacing = (types[0].volume.total * 6 / np.pi) ** (1 / 3)
+        fill = ball if three_d else disc
+        if e.tumour.radius_um is not None:
+            pos = fill(min(e.tumour.radius_um, half - sim.voxel_um), spacing)
+        else:
+            # the n cells nearest the centre of a packing wide enough to hold them
+            r = spacing
+            pos = fill(r, spacing)
+            while len(pos) < e.tumour.cells:
+                r *= 1.2
+                pos = fill(r, spacing)
+            pos = pos[np.argsort(np.linalg.norm(pos, axis=1), kind="stable")[: e.tumour.cells]]
+        cells = InitialCells(positions=pos, types=np.zeros(len(pos), dtype=np.int64))
+
+    interventions = b.interventions(subs, rules)
+    link_prov: dict = {}
+    adh = adhesion(cat, link_prov)
+    # MSCs cross the tumour's vessels where the wall is activated: sites ∝ vessel surface in the
+    # tumour × VCAM-1
+    arrivals = [Arrival(cell_type=n, weight="vessel density" if e.tumour is not None else "",
+                        within=roles["tumour"][0] if roles["tumour"] else "", adhesion="tnfa" if e.tumour else "",
+                        adhesion_half_max=adh["half_max"], adhesion_basal=adh["basal"],
+                        source="rate set by the body model at each exchange", status="U")
+                for n in roles["msc"]]
+    for k in range(len(arrivals)):
+        for key in ("half_max", "basal"):
+            prov[f"arrivals[{k}].adhesion_{key}"] = link_prov[f"adhesion_{key}"]
+    vessels = b.vessel_bed(subs) if e.tumour is not None else None
+    model = Model(domain=domain, clocks=clocks, save=SaveOptions(full_data_interval=sim.save_every_h * 60.0,
+                                                                  svg_interval=sim.save_every_h * 60.0),
+                  options=RunOptions(random_seed=sim.seed), substrates=substrates, cell_types=types,
+                  initial_cells=cells, rules=rules, arrivals=arrivals, interventions=interventions,
+                  vessels=vessels, provenance=prov, source=file or "")
+    bodies = body_scenarios(e, adh["half_max"])
+    lks = links(e, bodies, roles, b.msc_of, b.drugs, cat, link_prov, adh["half_max"])
+    link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
+    hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
+    return Resolved(e, model, bodies, lks, roles, float(hyp.value) if hyp is not None else 15.0, link_prov,
+                    drugs=b.drugs)

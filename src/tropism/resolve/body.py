@@ -1,0 +1,115 @@
+"""Linking a scenario's treatments to the body model: one body scenario and one link each.
+
+Every treatment becomes a body scenario on its own schedule (any administration times). With a
+tumour, each is coupled to the tissue: MSCs arrive in it as cells (from the body's inflow into
+the tumour, an intratumoral dose straight away), a drug reaches it through the vessels from
+its plasma level and what the tissue takes up is debited from the plasma; every product's
+body reads the same tumour (volume, perfusion, chemokine and inflammation levels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import TropismInputError
+from .tables import load_mechanisms
+from .tissue import molecule, number, record
+
+
+def kd_ng_ml(cat, substrate: str, prov: dict) -> float:
+    """A receptor's Kd for ``substrate`` in ng/mL (nM × kDa), recorded against the coupling."""
+    kd = cat.get("substrates", substrate, "receptor_kd_nM")
+    mw = cat.get("substrates", substrate, "molecular_weight_kda")
+    if kd is None or mw is None:
+        raise TropismInputError("no receptor Kd or molecular weight in the library", field=f"substrates.{substrate}")
+    worst = "U" if "U" in (kd.status, mw.status) else "V"
+    record(prov, "chemokine_half_max", "ng/mL", f"{kd.source}; x {mw.source}", worst)
+    return float(kd.value) * float(mw.value)
+
+
+def adhesion(cat, prov: dict) -> dict:
+    """TNF-α's half-maximal and basal VCAM-1 induction, from the library."""
+    return {key: number(cat, "substrates", "tnfa", parameter, None, prov, f"adhesion_{key}")
+            for key, parameter in (("half_max", "vcam1_half_max_ng_per_ml"), ("basal", "vcam1_basal_fraction"))}
+
+
+def viable_perfusion(species: str, prov: dict) -> float:
+    """The species' tumour perfusion (library/physiology), read as that of viable tumour tissue
+    on the bed the tumour starts with: the coupled body scales it by the live share of the
+    tissue's tumour (necrosis is unperfused) and by its vessel density relative to the start."""
+    from ..body.library import physiology_entry
+    entry = physiology_entry(species, "tumour", "perfusion_ml_min_per_ml")
+    record(prov, "perfusion_viable_ml_min_per_ml", "mL/min/mL",
+           f"{entry['source']} [library physiology/{species}.toml: tumour.perfusion_ml_min_per_ml, read as the "
+           "perfusion of viable tumour tissue on its starting vessel bed: necrotic regions carry no flow (Vaupel P, "
+           "Kallinowski F, Okunieff P 1989 Cancer Res 49:6449)]", entry.get("status", "U"))
+    return float(entry["value"])
+
+
+def body_scenarios(e, tnf_half_max: float) -> list:
+    """One body scenario per treatment, on its own schedule."""
+    from ..body.scenario import scenario_from_dict
+    mech = load_mechanisms()
+    out = []
+    for i, t in enumerate(e.treatment):
+        sc = {"species": e.host.species, "dose": t.dose, "duration_h": e.simulation.duration_h,
+              "product": {"kind": t.product}, "route": {"kind": t.route},
+              "schedule": {"times_h": sorted(t.times_h), "infusion_min": t.infusion_min},
+              # an inflamed organ's TNF-α as the induction of adhesion molecules the body reads
+              "inflammation": {k: v / (v + tnf_half_max) for k, v in e.host.inflamed.items() if k != "tumour"},
+              "conditions": list(e.host.conditions)}
+        if e.host.body_weight_g:
+            sc["body_weight_g"] = e.host.body_weight_g
+        if t.product == "drug":
+            sc["product"]["name"] = t.name
+        if t.artery:
+            sc["route"]["artery"] = t.artery
+        if t.side:
+            sc["route"]["side"] = t.side
+        if e.tumour is not None:
+            r_um = e.tumour.radius_um or 0.5 * (e.tumour.cells * 2494.0 * 6 / np.pi) ** (1 / 3)
+            sc["tumour"] = {"site": mech.sites[e.tumour.site].body_site,
+                            "volume_mm3": max(4 / 3 * np.pi * (r_um / 1000) ** 3, 1e-3),
+                            "hemisphere": e.tumour.hemisphere}
+        vaso = [iv.factor for iv in e.intervention if iv.kind == "vasodilator"]
+        if vaso:
+            sc["interventions"] = {"vasodilator": float(np.prod(vaso))}
+        if t.product == "msc":
+            # blockades that take the MSCs' SDF-1 sensing away act on their migration in the body too
+            # (those acting at the start; a coupled run opens and closes their windows as it goes)
+            for iv in e.intervention:
+                b = mech.blockades.get(iv.target) if iv.kind == "blockade" else None
+                if b is not None and b.body and "msc" in b.carriers and iv.start_h == 0:
+                    now = sc.setdefault("interventions", {}).get(b.body, 0.0)
+                    sc["interventions"][b.body] = 1.0 - (1.0 - now) * (1.0 - iv.efficacy)
+        out.append(scenario_from_dict(sc))
+    return out
+
+
+def links(e, bodies: list, roles: dict, msc_of: dict, drugs: dict, cat, prov: dict, half_max_tnf: float) -> list:
+    """The link of each treatment's body to the tissue (a tumour scenario only)."""
+    from ..body.model import drug_system
+    from ..model.coupling import BodyLink, MoleculeLink
+    if e.tumour is None:
+        return []
+    common = {"tumour_types": roles["tumour"], "inflammation": "tnfa", "inflammation_half_max": half_max_tnf,
+              "perfusion_viable_ml_min_per_ml": viable_perfusion(e.host.species, prov)}
+    record(prov, "inflammation_half_max", "ng/mL", prov["adhesion_half_max"].source, prov["adhesion_half_max"].status)
+    out = []
+    for i, (t, body) in enumerate(zip(e.treatment, bodies)):
+        if t.product == "msc":
+            out.append(BodyLink(product_type=msc_of[i], chemokine="sdf1", chemokine_half_max=kd_ng_ml(cat, "sdf1", prov),
+                                **common))
+        elif t.product == "drug":
+            key, m = molecule(t.name, e.host.species)
+            mw = m["molecular_weight_g_per_mol"]
+            v1 = drug_system(body).v1_ml
+            plasma = ("plasma", "viable")
+            # body mg in plasma / v1 mL -> mg/mL = g/L -> / MW -> mol/L -> µM; and back: the tissue's
+            # µM·µm³ is 1e-21 mol, × MW g/mol × 1e3 = 1e-18·MW mg
+            out.append(BodyLink(product_type="", **common,
+                                plasma=[MoleculeLink(substrate=key, state=plasma, scale=1e6 / (v1 * mw))],
+                                release=[MoleculeLink(substrate=key, state=plasma, scale=1e-18 * mw)]))
+        else:
+            out.append(BodyLink(product_type="", **common))  # carried by the body alone, on the same clock
+    return out

@@ -1,0 +1,121 @@
+"""The library's mechanism tables the builder reads: sites, blockades and modifiers.
+
+``library/tissue/sites.toml`` says where a tumour grows (the body's site, the host's vessel
+bed); ``library/tissue/interventions.toml`` what each blockade target and each treatment
+property does. The builder knows no biology beyond what these say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from ..errors import TropismInputError
+from ..files import read_toml
+
+ROLES = ("msc", "tumour", "vessels")
+
+
+def _path(name: str) -> Path:
+    return Path(str(resources.files("tropism") / "library" / "tissue" / name))
+
+
+@dataclass(frozen=True)
+class Number:
+    """A sourced number of a mechanism table."""
+
+    value: float
+    unit: str
+    source: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    body_site: str
+    vessel_density: Number
+
+
+@dataclass(frozen=True)
+class Blockade:
+    """A scenario blockade target: the signal (or pathway) it removes in its carriers."""
+
+    target: str
+    signal: str = ""
+    pathway: str = ""
+    carriers: tuple[str, ...] = ()
+    requires: str = ""
+    body: str = ""
+    source: str = ""
+    status: str = "U"
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """What a treatment property (priming, irradiation) does to a role's behaviour."""
+
+    name: str
+    role: str
+    behaviour: str
+    factor: float
+    pathway: str = ""
+    duration_h: float | None = None
+    source: str = ""
+    status: str = "U"
+
+
+@dataclass(frozen=True)
+class Mechanisms:
+    sites: dict[str, Site] = field(default_factory=dict)
+    blockades: dict[str, Blockade] = field(default_factory=dict)
+    not_simulated: dict[str, str] = field(default_factory=dict)
+    modifiers: dict[str, Modifier] = field(default_factory=dict)
+
+
+def _number(entry, file: str, where: str) -> Number:
+    if not isinstance(entry, dict) or "value" not in entry or not str(entry.get("source", "")).strip():
+        raise TropismInputError("a number without its source", file=file, field=where, value=entry,
+                                allowed="{value, unit, source, status}")
+    if entry.get("status") not in ("V", "U", "F"):
+        raise TropismInputError("unknown status", file=file, field=f"{where}.status", value=entry.get("status"),
+                                allowed="V, U, F")
+    return Number(float(entry["value"]), str(entry.get("unit", "")), str(entry["source"]), str(entry["status"]))
+
+
+def _sourced(entry: dict, file: str, where: str) -> None:
+    if not str(entry.get("source", "")).strip() or entry.get("status") not in ("V", "U", "F"):
+        raise TropismInputError("a mechanism without its source and status", file=file, field=where,
+                                value=entry.get("source"), allowed="source = \"...\", status = V, U or F")
+
+
+@lru_cache(maxsize=1)
+def load_mechanisms() -> Mechanisms:
+    """Read and check ``sites.toml`` and ``interventions.toml``."""
+    sp = _path("sites.toml")
+    sites = {}
+    for name, entry in read_toml(sp, "library file").items():
+        sites[name] = Site(name, str(entry.get("body_site", name)),
+                           _number(entry.get("vessel_surface_density_per_um"), str(sp),
+                                   f"{name}.vessel_surface_density_per_um"))
+    ip = _path("interventions.toml")
+    data = read_toml(ip, "library file")
+    blockades = {}
+    for target, b in data.get("blockade", {}).items():
+        _sourced(b, str(ip), f"blockade.{target}")
+        carriers = tuple(b.get("carriers", ()))
+        bad = [c for c in carriers if c not in ROLES]
+        if bad or bool(b.get("signal")) == bool(b.get("pathway")):
+            raise TropismInputError("a blockade names one signal or one pathway, and carriers among the roles",
+                                    file=str(ip), field=f"blockade.{target}", value=bad or b,
+                                    allowed=", ".join(ROLES))
+        blockades[target] = Blockade(target, str(b.get("signal", "")), str(b.get("pathway", "")), carriers,
+                                     str(b.get("requires", "")), str(b.get("body", "")), b["source"], b["status"])
+    modifiers = {}
+    for name, m in data.get("modifier", {}).items():
+        _sourced(m, str(ip), f"modifier.{name}")
+        modifiers[name] = Modifier(name, str(m["role"]), str(m["behaviour"]), float(m["factor"]),
+                                   str(m.get("pathway", "")), m.get("duration_h"), m["source"], m["status"])
+    return Mechanisms(sites, blockades, dict(data.get("not_simulated", {})), modifiers)

@@ -1,0 +1,535 @@
+"""Building the tissue model of a scenario from the library: generic, no biology of its own.
+
+What each cell secretes is read from the library's parameter names (``<substrate>_secretion_
+pg_per_1e6_cells_per_24h`` for lines, ``<substrate>_pg_per_1e6_cells_per_24h`` for MSC
+sources); which rules apply is the rule table's role and ``applies_to`` columns; what a blockade
+or a treatment property does is ``interventions.toml``; where the tumour grows and on which
+vessel bed is ``sites.toml``. A number the library lacks comes from ``defaults.toml``; either
+way ``Model.provenance`` records its source.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ..errors import TropismInputError
+from ..units import uptake_from_consumption
+from .check import carries
+from .tables import load_mechanisms
+
+#: pg per 1e6 cells per 24 h -> net export per cell in (ng/mL)·µm³/min: 1 pg = 1e9 (ng/mL)·µm³
+PG_PER_1E6_PER_DAY = 1e9 / (1e6 * 1440.0)
+#: the library parameters that are a secretion rate, per table: the substrate is the prefix
+SECRETION = {"cell_lines": re.compile(r"^([a-z0-9]+)_secretion_pg_per_1e6_cells_per_24h$"),
+             "msc_sources": re.compile(r"^([a-z0-9]+)_pg_per_1e6_cells_per_24h$")}
+#: the substrates whose source is a default prior where the library has none for a cell
+DEFAULT_SECRETION = {"cell_lines": ("tumour_secretion", "vegf"), "msc_sources": ("msc_secretion", "vegf")}
+
+
+def record(prov: dict, path: str, unit: str, source: str, status: str, fitted_to: str = "") -> None:
+    from ..model.provenance import ParameterSource
+    prov[path] = ParameterSource(unit=unit, source=source, status=status, fitted_to=fitted_to)
+
+
+def number(cat, table: str, entity: str | None, parameter: str, default: dict | None, prov: dict, path: str,
+           convert=lambda v: v) -> float:
+    """The library's value converted by ``convert``, or else the default prior as it stands (a
+    default is given in the unit of the model parameter); either is recorded against ``path``."""
+    e = cat.get(table, entity, parameter) if entity else None
+    if e is not None and isinstance(e.value, float):
+        record(prov, path, e.unit, f"{e.source} [library {table}: {entity}.{parameter}]", e.status, e.fitted_to)
+        return convert(e.value)
+    if default is None:
+        raise TropismInputError("no value in the library", field=f"{table}.{entity}.{parameter}")
+    return prior(default, prov, path)
+
+
+def prior(default: dict, prov: dict, path: str) -> float:
+    """A ``defaults.toml`` entry, recorded against ``path`` as a default prior."""
+    record(prov, path, default.get("unit", ""), f"{default['source']} [default prior]", default["status"])
+    return float(default["value"])
+
+
+def sphere_volume(d_um: float) -> float:
+    """Volume (µm³) of a sphere of diameter ``d_um``."""
+    return float(np.pi / 6 * d_um ** 3)
+
+
+def _volume(total: float):
+    """A cell volume with PhysiCell's default nuclear share (540 of 2494 µm³)."""
+    from ..model.phenotype import Volume
+    base = Volume()
+    return Volume(total=total, nuclear=total * base.nuclear / base.total)
+
+
+def _rate(doubling_h: float) -> float:
+    """Cycle rate (1/min) of a population doubling every ``doubling_h`` hours."""
+    return float(np.log(2) / (doubling_h * 60.0))
+
+
+def disc(radius: float, spacing: float) -> np.ndarray:
+    """Cell centres filling a disc (hexagonal packing), z = 0."""
+    pts = []
+    dy = spacing * np.sqrt(3) / 2
+    n = int(radius // dy) + 1
+    for j in range(-n, n + 1):
+        y = j * dy
+        off = 0.5 * spacing * (j % 2)
+        m = int(radius // spacing) + 1
+        x = np.arange(-m, m + 1) * spacing + off
+        keep = x * x + y * y <= radius * radius
+        pts += [(xi, y, 0.0) for xi in x[keep]]
+    return np.array(pts, float).reshape(-1, 3)
+
+
+def ball(radius: float, spacing: float) -> np.ndarray:
+    """Cell centres filling a ball (hexagonal layers stacked at the close-packing height)."""
+    dz = spacing * np.sqrt(2.0 / 3.0)
+    layers = []
+    for k in range(-int(radius // dz), int(radius // dz) + 1):
+        z = k * dz
+        r = np.sqrt(max(radius * radius - z * z, 0.0))
+        layer = disc(r, spacing)
+        if k % 2:
+            layer = layer + np.array([spacing / 2, spacing / (2 * np.sqrt(3)), 0.0])
+        layer[:, 2] = z
+        layers.append(layer)
+    return np.concatenate(layers) if layers else np.zeros((0, 3))
+
+
+def molecule(name: str, species: str) -> tuple[str, dict]:
+    """A drug's canonical library name and its kinetic parameters in ``species``."""
+    from ..body.library import load_params
+    from ..body.model import molecule_parameters
+    lib = load_params("molecules")
+    key = name.lower().replace("-", "_").replace(" ", "_")
+    key = lib.get("aliases", {}).get(key, key)
+    return key, molecule_parameters(name, species)
+
+
+# ---------------------------------------------------------------------------------------------
+# behaviours whose value the builder reads and sets on a cell type (for fold responses and
+# modifiers): "<substrate> export", "<substrate> secretion", "cycle entry", "apoptosis"
+
+def _get_base(ct, behaviour: str, subs: list[str]) -> float:
+    kind, arg = _behaviour(behaviour, subs)
+    if kind == "export":
+        return ct.secretion[arg].net_export_rate if arg in ct.secretion else 0.0
+    if kind == "secretion":
+        return ct.secretion[arg].secretion_rate if arg in ct.secretion else 0.0
+    if kind == "cycle":
+        return ct.cycle.links[0].rate
+    return ct.apoptosis.rate
+
+
+def _set_base(ct, behaviour: str, subs: list[str], value: float) -> None:
+    from ..model.phenotype import SecretionParameters
+    kind, arg = _behaviour(behaviour, subs)
+    if kind in ("export", "secretion"):
+        sp = ct.secretion.get(arg, SecretionParameters())
+        field = "net_export_rate" if kind == "export" else "secretion_rate"
+        ct.secretion[arg] = sp.model_copy(update={field: value})
+    elif kind == "cycle":
+        ct.cycle.links[0] = ct.cycle.links[0].model_copy(update={"rate": value})
+    else:
+        ct.apoptosis = ct.apoptosis.model_copy(update={"rate": value})
+
+
+def _behaviour(behaviour: str, subs: list[str]) -> tuple[str, str]:
+    low = behaviour.strip().lower()
+    for suffix in (" export", " secretion"):
+        if low.endswith(suffix) and low[: -len(suffix)] in subs:
+            return suffix.strip(), low[: -len(suffix)]
+    if low == "cycle entry":
+        return "cycle", ""
+    if low == "apoptosis":
+        return "apoptosis", ""
+    raise TropismInputError("a fold response or a modifier acts on a behaviour the builder can read",
+                            field="behaviour", value=behaviour,
+                            allowed="'<substrate> export', '<substrate> secretion', 'cycle entry', 'apoptosis'")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class TissueBuilder:
+    """Builds the tissue ``Model`` of a checked scenario (see the module docstring).
+
+    After :meth:`build`: ``model``, ``roles`` (role → cell-type names), ``entity`` (type →
+    library line or MSC source), ``drugs`` (treatment index → substrate name), ``prov``.
+    """
+
+    def __init__(self, e, cat, dflt, rules, file: str | None):
+        self.e, self.cat, self.dflt, self.lib_rules, self.file = e, cat, dflt, rules, file
+        self.mech = load_mechanisms()
+        self.prov: dict = {}
+        self.roles: dict[str, list[str]] = {"tumour": [], "msc": []}
+        self.entity: dict[str, str] = {}
+        self.types: list = []
+        self.drugs: dict[int, str] = {}
+        self.pathway_left: dict[tuple[str, str], float] = {}  # (role, pathway) -> what silencing leaves
+
+    # -- substrates ---------------------------------------------------------------------------
+    def _secreted(self, table: str, entity: str) -> dict[str, str]:
+        """substrate -> library parameter of a cell's measured secretion."""
+        out = {}
+        for e in self.cat.entries:
+            if e.table == table and e.entity == entity:
+                m = SECRETION[table].match(e.parameter)
+                if m:
+                    out[m.group(1)] = e.parameter
+        return out
+
+    def _applicable(self, r, type_name: str) -> bool:
+        at = r.applies_to
+        if not at:
+            return True
+        entity = self.entity[type_name]
+        if at.startswith("has:"):
+            return self.roles_of(type_name) == "tumour" and carries(self.cat, entity, at[4:])
+        return at == entity
+
+    def roles_of(self, type_name: str) -> str:
+        return next(role for role, names in self.roles.items() if type_name in names)
+
+    def substrate_names(self) -> list[str]:
+        """oxygen; VEGF (read by the vessel bed) and TNF-α (endothelial activation) with a
+        tumour; SDF-1 with MSCs (the body reads their CXCR4 occupancy); every drug given; and
+        each factor a rule of a cell in the scenario reads that some cell in it makes."""
+        e = self.e
+        names = ["oxygen"]
+        if e.tumour is not None:
+            names += ["vegf", "tnfa"]
+        if any(t.product == "msc" for t in e.treatment):
+            names.append("sdf1")
+        for i, t in enumerate(e.treatment):
+            if t.product == "drug":
+                key, _ = molecule(t.name, e.host.species)
+                self.drugs[i] = key
+                if key not in names:
+                    names.append(key)
+        made = set()
+        for type_name, entity in self.entity.items():
+            table = "cell_lines" if self.roles_of(type_name) == "tumour" else "msc_sources"
+            made |= set(self._secreted(table, entity))
+            made.add(DEFAULT_SECRETION[table][1])
+        known = set(self.cat.entities("substrates"))
+        for r in self.lib_rules:
+            for type_name in self.roles.get(r.cell_type, []):
+                if not self._applicable(r, type_name):
+                    continue
+                for s in (r.signal, _behaviour_substrate(r.behaviour)):
+                    if s and s in known and s in made and s not in names:
+                        names.append(s)
+        return names
+
+    # -- cell types ----------------------------------------------------------------------------
+    def _secretion(self, table, entity, type_name, o2_default, volume_um3, subs):
+        from ..model.phenotype import SecretionParameters
+        cat, dflt, prov = self.cat, self.dflt, self.prov
+        sec = {s: SecretionParameters() for s in subs}
+        path = f"cell_types[{type_name}].secretion[oxygen].uptake_rate"
+        if table == "cell_lines" and cat.get(table, entity, "oxygen_consumption_rate_amol_per_cell_per_s") is not None:
+            o2 = dflt["oxygen"]
+            u = number(cat, table, entity, "oxygen_consumption_rate_amol_per_cell_per_s", None, prov, path,
+                       convert=lambda q: uptake_from_consumption(q, volume_um3, o2["solubility_uM_per_mmHg"]["value"],
+                                                                 o2["uptake_reference_mmHg"]["value"]))
+            # a measured rate through the conversion's constants is only as good as the weakest
+            status = "U" if "U" in (prov[path].status, o2["solubility_uM_per_mmHg"]["status"],
+                                    o2["uptake_reference_mmHg"]["status"]) else prov[path].status
+            prov[path] = prov[path].model_copy(update={
+                "unit": "1/min", "status": status,
+                "source": prov[path].source + f"; converted at {o2['uptake_reference_mmHg']['value']:g} mmHg with O2 "
+                f"solubility {o2['solubility_uM_per_mmHg']['value']:g} uM/mmHg (defaults.toml [oxygen])"})
+        else:
+            u = prior(o2_default, prov, path)
+        sec["oxygen"] = SecretionParameters(uptake_rate=u)
+        measured = self._secreted(table, entity)
+        section, default_sub = DEFAULT_SECRETION[table]
+        for sub in subs:
+            where = f"cell_types[{type_name}].secretion[{sub}].net_export_rate"
+            if sub in measured:
+                rate = number(cat, table, entity, measured[sub], None, prov, where,
+                              convert=lambda v: v * PG_PER_1E6_PER_DAY)
+            elif sub == default_sub:
+                d = dflt[section][f"{sub}_pg_per_1e6_cells_per_24h"]
+                rate = prior(dict(d, value=d["value"] * PG_PER_1E6_PER_DAY, unit="(ng/mL) um^3/min"), prov, where)
+            else:
+                continue
+            sec[sub] = SecretionParameters(net_export_rate=rate)
+        return sec
+
+    def _tumour_type(self, subs):
+        from ..model.phenotype import CellType, Cycle, PhaseLink
+        cat, prov, e = self.cat, self.prov, self.e
+        line = name = e.tumour.line
+        td = self.dflt["tumour"]
+        p = dict(td["doubling_time_h"], value=_rate(td["doubling_time_h"]["value"]), unit="1/min")
+        doubling = number(cat, "cell_lines", line, "doubling_time_in_vitro_h", p, prov,
+                          f"cell_types[{name}].cycle.links[0].rate", convert=_rate)
+        vol = number(cat, "cell_lines", line, "cell_diameter_um", td["cell_volume_um3"], prov,
+                     f"cell_types[{name}].volume.total", convert=sphere_volume)
+        return CellType(name=name, id=0, cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0,
+                                                                                            rate=doubling)]),
+                        volume=_volume(vol), secretion=self._secretion("cell_lines", line, name,
+                                                                       td["oxygen_uptake_per_min"], vol, subs))
+
+    def _msc_type(self, t, subs, name):
+        from ..model.phenotype import AdvancedChemotaxis, CellType, Cycle, Motility, PhaseLink
+        cat, prov, md = self.cat, self.prov, self.dflt["msc"]
+        src = t.source
+        vol = number(cat, "msc_sources", src, "diameter_um", md["cell_volume_um3"], prov,
+                     f"cell_types[{name}].volume.total", convert=sphere_volume)
+        p = dict(md["doubling_time_h"], value=_rate(md["doubling_time_h"]["value"]), unit="1/min")
+        cycle = number(cat, "msc_sources", src, "doubling_time_h", p, prov, f"cell_types[{name}].cycle.links[0].rate",
+                       convert=_rate)
+        speed = number(cat, "msc_sources", src, "random_speed_um_per_min", md["speed_um_per_min"], prov,
+                       f"cell_types[{name}].motility.speed")
+        pers = number(cat, "msc_sources", src, "persistence_time_min", md["persistence_time_min"], prov,
+                      f"cell_types[{name}].motility.persistence_time")
+        record(prov, f"cell_types[{name}].motility.migration_bias", "", md["migration_bias"]["source"]
+               + " [default prior]", md["migration_bias"]["status"])
+        # CBHG "chemotactic response to X" rules set these sensitivities; they start at 0
+        adv = AdvancedChemotaxis(enabled=True, sensitivities={s: 0.0 for s in subs})
+        return CellType(name=name, id=0, cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=cycle)]),
+                        volume=_volume(vol),
+                        motility=Motility(enabled=True, speed=speed, persistence_time=pers,
+                                          migration_bias=md["migration_bias"]["value"], advanced_chemotaxis=adv),
+                        secretion=self._secretion("msc_sources", src, name, md["oxygen_uptake_per_min"], vol, subs))
+
+    def _plan_types(self):
+        """The cell types' names and roles, before their parameters (the substrates depend on them)."""
+        e = self.e
+        if e.tumour is not None:
+            self.entity[e.tumour.line] = e.tumour.line
+            self.roles["tumour"].append(e.tumour.line)
+        self.msc_of: dict[int, str] = {}
+        for i, t in enumerate(e.treatment):
+            if t.product != "msc":
+                continue
+            name = f"msc_{t.source}" + ("_primed" if t.primed else "")
+            self.msc_of[i] = name
+            if name not in self.entity:
+                self.entity[name] = t.source
+                self.roles["msc"].append(name)
+
+    # -- mechanisms -----------------------------------------------------------------------------
+    def _left(self, role: str, pathway: str) -> float:
+        return self.pathway_left.get((role, pathway), 1.0) if pathway else 1.0
+
+    def _modifiers(self, subs):
+        """Treatment properties on the cells' measured values (priming), before the rules."""
+        for i, name in self.msc_of.items():
+            t = self.e.treatment[i]
+            if not t.primed:
+                continue
+            mod = self.mech.modifiers["primed"]
+            ct = next(c for c in self.types if c.name == name)
+            left = self._left("msc", mod.pathway)
+            f = 1.0 + (mod.factor - 1.0) * left
+            _set_base(ct, mod.behaviour, subs, _get_base(ct, mod.behaviour, subs) * f)
+            path = f"cell_types[{name}].secretion[{_behaviour_substrate(mod.behaviour)}].net_export_rate"
+            before = self.prov[path].source if path in self.prov else ""
+            record(self.prov, path, "(ng/mL) um^3/min",
+                   f"{before}; x {f:g} primed ({mod.source}) [library interventions.toml: modifier.primed]", "U")
+
+    def rules(self, subs):
+        """The library's rule rows for every type they apply to, with fold responses read."""
+        from ..model.rules import Rule
+        out = []
+        for r in self.lib_rules:
+            for type_name in self.roles.get(r.cell_type, []):
+                if not self._applicable(r, type_name):
+                    continue
+                if r.signal not in subs and r.signal not in ("pressure", "volume", "damage", "dead") and \
+                        not r.signal.startswith("contact"):
+                    continue  # a factor no cell in this scenario makes: the rule would read 0
+                beh_sub = _behaviour_substrate(r.behaviour)
+                if beh_sub and beh_sub not in subs:
+                    continue
+                ct = next(c for c in self.types if c.name == type_name)
+                left = self._left(r.cell_type, r.pathway)
+                sat = r.max_response
+                if r.response == "fold":
+                    base = _get_base(ct, r.behaviour, subs)
+                    fold = 1.0 + (r.max_response - 1.0) * left
+                    if r.direction == "increases":
+                        sat = fold * base
+                    else:  # the measured value is reached at full signal; without it, fold × measured
+                        _set_base(ct, r.behaviour, subs, fold * base)
+                        sat = base
+                elif r.response == "measured_at_max":
+                    sat = _get_base(ct, r.behaviour, subs)
+                    _set_base(ct, r.behaviour, subs, 0.0)
+                elif r.pathway and left < 1.0:
+                    base = _get_base(ct, r.behaviour, subs)
+                    sat = base + (sat - base) * left
+                out.append(Rule(cell_type=type_name, signal=r.signal, direction=r.direction, behavior=r.behaviour,
+                                saturation=sat, half_max=r.half_max, hill_power=r.hill_power,
+                                applies_to_dead=r.applies_to_dead,
+                                source=f"{r.file}:{r.line} ({r.source})", line=r.line))
+        return out
+
+    def interventions(self, subs, rules):
+        """Scenario blockades and irradiations as model interventions, from the library's table."""
+        from ..model.reactions import Intervention
+        out, e, cat = [], self.e, self.cat
+        for iv in e.intervention:
+            window = dict(start_min=iv.start_h * 60.0, end_min=None if iv.end_h is None else iv.end_h * 60.0)
+            if iv.kind == "blockade":
+                b = self.mech.blockades[iv.target]
+                if b.pathway:
+                    continue  # read when the cells' rules and modifiers were built
+                readers = {r.cell_type for r in rules if r.signal == b.signal}
+                scope = []
+                for role in ("msc", "tumour"):
+                    if role not in b.carriers:
+                        continue
+                    for name in self.roles[role]:
+                        if role == "tumour" and b.requires and not carries(cat, self.entity[name], b.requires):
+                            continue
+                        if name in readers:
+                            scope.append(name)
+                src = f"scenario blockade of {iv.target} ({b.source}) [library interventions.toml: blockade.{iv.target}]"
+                if scope:
+                    out.append(Intervention(kind="block_signal", target=b.signal, cell_types=scope,
+                                            efficacy=iv.efficacy, source=src, status=b.status, **window))
+                if "vessels" in b.carriers and b.signal in subs and b.signal == "vegf":
+                    out.append(Intervention(kind="block_signal", target=b.signal, cell_types=[],
+                                            efficacy=iv.efficacy, source=src + "; read by the vessel bed",
+                                            status=b.status, **window))
+            elif iv.kind == "irradiation":
+                rad = self.dflt["radiation"]
+                for role in ("tumour", "msc"):
+                    for name in self.roles[role]:
+                        table = "cell_lines" if role == "tumour" else "msc_sources"
+                        pa = rad["lq_alpha_per_gy"] if role == "tumour" else rad["msc_lq_alpha_per_gy"]
+                        pb = rad["lq_beta_per_gy2"] if role == "tumour" else rad["msc_lq_beta_per_gy2"]
+                        k = len(out)
+                        a = number(cat, table, self.entity[name], "lq_alpha_per_gy", pa, self.prov,
+                                   f"interventions[{k}].alpha_per_gy")
+                        bb = number(cat, table, self.entity[name], "lq_beta_per_gy2", pb, self.prov,
+                                    f"interventions[{k}].beta_per_gy2")
+                        out.append(Intervention(kind="irradiate", cell_types=[name], dose_gy=iv.dose_gy,
+                                                alpha_per_gy=a, beta_per_gy2=bb, start_min=iv.start_h * 60.0,
+                                                source="scenario irradiation; linear-quadratic survival", status="V"))
+                mod = self.mech.modifiers.get("irradiation")
+                if mod is not None and self.roles[mod.role] and _behaviour_substrate(mod.behaviour) in subs:
+                    end = None if mod.duration_h is None else (iv.start_h + mod.duration_h) * 60.0
+                    out.append(Intervention(kind="scale_behaviour", target=mod.behaviour,
+                                            cell_types=list(self.roles[mod.role]), factor=mod.factor,
+                                            start_min=iv.start_h * 60.0, end_min=end,
+                                            source=f"{mod.source} [library interventions.toml: modifier.irradiation]",
+                                            status=mod.status))
+        return out
+
+    def vessel_bed(self, subs):
+        """The host's vessel bed (site), the tumour's own where it starts, growing with VEGF."""
+        from ..model.reactions import Angiogenesis, VesselBed
+        e, prov, d = self.e, self.prov, self.dflt["vessels"]
+        site = self.mech.sites[e.tumour.site]
+        vd = site.vessel_density
+        record(prov, "vessels.surface_density", vd.unit, f"{vd.source} [library sites.toml: {site.name}]", vd.status)
+        tumour = self.roles["tumour"][0]
+        region = number(self.cat, "cell_lines", e.tumour.line, "vessel_surface_density_per_um",
+                        {"value": vd.value, "unit": vd.unit, "source": f"the host bed it grows in: {vd.source}",
+                         "status": vd.status}, prov, "vessels.region_density")
+        perm = {"oxygen": prior(d["oxygen_permeability_um_per_min"], prov, "vessels.permeability[oxygen]")}
+        plasma = {"oxygen": number(self.cat, "substrates", "oxygen", "vessel_value", None, prov,
+                                   "vessels.plasma[oxygen]")}
+        for key in self.drugs.values():
+            perm[key] = prior(d["molecule_permeability_um_per_min"], prov, f"vessels.permeability[{key}]")
+        angio = Angiogenesis(signal="vegf", half_max=d["vegf_half_max_ng_per_ml"]["value"],
+                             hill_power=d["hill_power"]["value"], growth_rate=d["growth_rate_per_min"]["value"],
+                             max_density=d["max_surface_density_per_um"]["value"],
+                             regression_rate=d["regression_rate_per_min"]["value"], stable_density=vd.value,
+                             necrotic_regression_rate=d["necrotic_regression_rate_per_min"]["value"],
+                             source="defaults.toml [vessels] and sites.toml", status="U")
+        for field, key in (("half_max", "vegf_half_max_ng_per_ml"), ("hill_power", "hill_power"),
+                           ("growth_rate", "growth_rate_per_min"), ("max_density", "max_surface_density_per_um"),
+                           ("regression_rate", "regression_rate_per_min"),
+                           ("necrotic_regression_rate", "necrotic_regression_rate_per_min")):
+            prior(d[key], prov, f"vessels.angiogenesis.{field}")
+        record(prov, "vessels.angiogenesis.stable_density", vd.unit,
+               f"the host's mature bed: {vd.source} [library sites.toml: {site.name}]", vd.status)
+        return VesselBed(surface_density=vd.value, region_type=tumour, region_density=region, permeability=perm,
+                         plasma=plasma, angiogenesis=angio, source="library sites.toml, defaults.toml [vessels]",
+                         status="U")
+
+    def substrates(self, subs):
+        from ..model.substrates import Substrate
+        cat, prov, e = self.cat, self.prov, self.e
+        d = self.dflt["domain"]
+        out = []
+        for name in subs:
+            if name in self.drugs.values():
+                _, m = molecule(name, e.host.species)
+                dd = self.dflt["drug"]
+                ref = dd["tissue_diffusion_reference_um2_per_min"]
+                D = ref["value"] * (66500.0 / m["molecular_weight_g_per_mol"]) ** (1.0 / 3.0)
+                record(prov, f"substrates[{name}].diffusion_coefficient", "um^2/min",
+                       f"{ref['source']} with the molecular weight {m['molecular_weight_g_per_mol']:g} g/mol "
+                       "(library/body/molecules.toml) [default prior]", "U")
+                k = prior(dd["tissue_decay_per_min"], prov, f"substrates[{name}].decay_rate")
+                out.append(Substrate(name=name, units="uM", diffusion_coefficient=D, decay_rate=k))
+                continue
+            D = number(cat, "substrates", name, "diffusion_coefficient_um2_per_min", None, prov,
+                       f"substrates[{name}].diffusion_coefficient")
+            k = number(cat, "substrates", name, "decay_rate_per_min", None, prov, f"substrates[{name}].decay_rate")
+            if name == "oxygen":
+                o2 = d["oxygen_boundary_mmHg"]
+                record(prov, "substrates[oxygen].dirichlet_value", "mmHg", o2["source"] + " [default prior]",
+                       o2["status"])
+                out.append(Substrate(name=name, units="mmHg", diffusion_coefficient=D, decay_rate=k,
+                                     initial_condition=o2["value"], dirichlet_enabled=True,
+                                     dirichlet_value=o2["value"]))
+            elif name == "tnfa" and e.tumour is not None:
+                # the site's TNF-α (an inflamed site's, else a tumour's own) surrounds the tumour
+                # and fills it at the start
+                if "tumour" in e.host.inflamed:
+                    level = float(e.host.inflamed["tumour"])
+                    record(prov, "substrates[tnfa].dirichlet_value", "ng/mL", "scenario [host] inflamed.tumour", "V")
+                else:
+                    level = number(cat, "substrates", "tnfa", "tissue_level_tumour_ng_per_ml", None, prov,
+                                   "substrates[tnfa].dirichlet_value")
+                out.append(Substrate(name=name, units="ng/mL", diffusion_coefficient=D, decay_rate=k,
+                                     initial_condition=level, dirichlet_enabled=True, dirichlet_value=level))
+            else:
+                out.append(Substrate(name=name, units="ng/mL", diffusion_coefficient=D, decay_rate=k))
+        return out
+
+    def build_types(self, subs):
+        """Every cell type, its measured values set, priming applied; returns them in order."""
+        e = self.e
+        # pathway silencings in the scenario: what each leaves of the pathway, per carrier role
+        for iv in e.intervention:
+            if iv.kind == "blockade" and iv.target in self.mech.blockades:
+                b = self.mech.blockades[iv.target]
+                if b.pathway:
+                    for role in b.carriers:
+                        key = (role, b.pathway)
+                        self.pathway_left[key] = self.pathway_left.get(key, 1.0) * (1.0 - iv.efficacy)
+        if e.tumour is not None:
+            self.types.append(self._tumour_type(subs))
+        done = set()
+        for i, name in self.msc_of.items():
+            if name not in done:
+                self.types.append(self._msc_type(e.treatment[i], subs, name))
+                done.add(name)
+        for k, ct in enumerate(self.types):
+            ct.id = k
+        self._modifiers(subs)
+        return self.types
+
+
+def _behaviour_substrate(behaviour: str) -> str:
+    low = behaviour.strip().lower()
+    for prefix in ("chemotactic response to ",):
+        if low.startswith(prefix):
+            return low[len(prefix):].strip()
+    for suffix in (" export", " secretion", " uptake"):
+        if low.endswith(suffix):
+            return low[: -len(suffix)].strip()
+    return ""
