@@ -22,7 +22,7 @@ from matplotlib.lines import Line2D
 from tropism.io.physicell_output import atomic_write_bytes, list_full_saves, read_full_save
 from tropism.io.populations import read_populations
 
-__all__ = ["snapshot_png", "population_figure", "cells_over_time_figure"]
+__all__ = ["snapshot_png", "population_figure", "cells_over_time_figure", "BackgroundDrawer"]
 
 _DEAD_COLOR = (0.55, 0.55, 0.55, 0.9)
 _DEFAULT_RADIUS = 8.412710547954228  # micron, PhysiCell default cell (2494 cubic micron)
@@ -353,3 +353,267 @@ def homing_figure(rows, path: str | os.PathLike, title: str = "") -> Path:
         fig.suptitle(title)
     fig.tight_layout()
     return save_png(fig, path, dpi=110)
+
+
+# ----------------------------------------------------------------------------- drawing off the run
+# A run hands each regular save's picture to a separate Python process so that Matplotlib
+# (about a quarter of a second a picture of a few thousand cells) never holds up the steps.
+# The process is started with subprocess, not multiprocessing, so that the user's script is
+# never imported (or run) a second time. A job's arrays travel as a pickle file in a private
+# folder (a pipe would block the run while the worker is busy); the pipes carry one line per
+# job. Pictures are written atomically by the worker, so a stopped run never leaves a
+# half-written PNG under its final name.
+
+_JOB_FUNCTIONS = ("snapshot_png", "population_figure", "cells_over_time_figure")
+
+
+def _serve() -> None:
+    """The worker's loop: one job-file path per line on stdin, one result line on stdout."""
+    import base64
+    import pickle
+    import signal
+    import sys
+    import traceback
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the run handles Ctrl-C and then flushes
+
+    def _terminate(signum, frame):  # unwind, so atomic writes remove their temporary file
+        raise SystemExit(1)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    rc = sys.stdin.readline().strip()
+    if rc:
+        _apply_rc(pickle.loads(base64.b64decode(rc)))
+    for line in sys.stdin:
+        job = line.strip()
+        try:
+            with open(job, "rb") as fh:
+                name, args, kwargs = pickle.load(fh)
+            os.unlink(job)
+        except FileNotFoundError:  # abandoned: the run stopped without waiting for it
+            sys.stdout.write("skip\n")
+            sys.stdout.flush()
+            continue
+        try:
+            globals()[name](*args, **kwargs)
+            sys.stdout.write("ok\n")
+        except Exception as exc:  # reported to the run, which raises it
+            try:
+                blob = pickle.dumps(exc)
+            except Exception:
+                blob = pickle.dumps(RuntimeError(repr(exc)))
+            text = traceback.format_exc()
+            sys.stdout.write("err " + base64.b64encode(pickle.dumps((blob, text))).decode() + "\n")
+        sys.stdout.flush()
+
+
+def _apply_rc(rc: dict) -> None:
+    import matplotlib
+
+    for k, v in rc.items():
+        try:
+            matplotlib.rcParams[k] = v
+        except (KeyError, ValueError):
+            pass
+
+
+def _changed_rc() -> dict:
+    """The Matplotlib settings the caller changed at run time (the worker starts from the files)."""
+    import sys
+
+    mpl = sys.modules.get("matplotlib")
+    if mpl is None:
+        return {}
+    out = {}
+    for k, v in mpl.rcParams.items():
+        try:
+            if mpl.rcParamsOrig[k] != v:
+                out[k] = v
+        except (KeyError, ValueError):  # arrays compare elementwise; such keys are left alone
+            pass
+    return out
+
+
+class BackgroundDrawer:
+    """Draw figures in a separate process, in order, at most ``max_pending`` waiting.
+
+    :meth:`submit` returns at once unless ``max_pending`` pictures are already waiting (then it
+    waits for the oldest); :meth:`wait` returns once every picture is written and raises the
+    first error a drawing met; :meth:`close` waits and stops the process. A drawer that is
+    dropped or left at interpreter exit without :meth:`close` (a run stopped by an error)
+    finishes the picture in hand, skips the rest and stops. If the process dies, what it had
+    not drawn is drawn here. The arguments are pickled, so pass copies of live arrays.
+
+    Parameters
+    ----------
+    max_pending : int, default 4
+        Pictures handed over and not yet written (bounds the memory and the lag).
+    """
+
+    def __init__(self, max_pending: int = 4) -> None:
+        import subprocess
+        import sys
+        import tempfile
+        import weakref
+
+        self.max_pending = max(1, int(max_pending))
+        self._dir = tempfile.mkdtemp(prefix="tropism-figures-")
+        self._pending: list[tuple[str, tuple, dict]] = []  # in the worker's order
+        self._buf = b""
+        self._count = 0
+        self._error: BaseException | None = None
+        self.proc: subprocess.Popen | None = None
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from tropism.io.figures import _serve; _serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True)
+        self._finalizer = weakref.finalize(self, _abandon, self.proc, self._dir)
+        import base64
+        import pickle
+
+        rc = _changed_rc()
+        self._send(base64.b64encode(pickle.dumps(rc)).decode() if rc else "")
+
+    @property
+    def pending(self) -> int:
+        """Pictures handed over and not yet written."""
+        return len(self._pending)
+
+    def _send(self, line: str) -> bool:
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            return False
+
+    def submit(self, name: str, *args, **kwargs) -> None:
+        """Draw ``name(*args, **kwargs)`` (a figure function of this module) in the worker."""
+        import pickle
+
+        if name not in _JOB_FUNCTIONS:
+            raise ValueError(f"not a figure function: {name!r}")
+        self._collect(block=False)
+        while len(self._pending) >= self.max_pending:
+            self._collect(block=True)
+        self._raise()
+        if self.proc is None:  # the worker died: draw here
+            globals()[name](*args, **kwargs)
+            return
+        job = os.path.join(self._dir, f"job{self._count:08d}.pkl")
+        self._count += 1
+        with open(job, "wb") as fh:
+            pickle.dump((name, args, kwargs), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pending.append((name, args, kwargs))
+        if not self._send(job):
+            self._worker_died()
+
+    def wait(self) -> None:
+        """Return once every picture handed over is written; raise the first error met."""
+        while self._pending:
+            self._collect(block=True)
+        self._raise()
+
+    def close(self) -> None:
+        """Wait for every picture, then stop the worker."""
+        try:
+            self.wait()
+        finally:
+            self._finalizer()  # nothing left to skip: the worker reads EOF and exits
+            self.proc = None
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def _collect(self, block: bool) -> None:
+        """Read the worker's result lines (waiting for one if ``block``)."""
+        import select
+
+        if self.proc is None:
+            return
+        fd = self.proc.stdout.fileno()
+        while self._pending:
+            if b"\n" not in self._buf:
+                ready = select.select([fd], [], [], None if block else 0.0)[0]
+                if not ready:
+                    return
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:  # the worker is gone
+                    self._worker_died()
+                    return
+                self._buf += chunk
+                continue
+            line, self._buf = self._buf.split(b"\n", 1)
+            self._pending.pop(0)
+            if line.startswith(b"err ") and self._error is None:
+                self._error = _error_from(line[4:])
+            block = False  # one result was what a blocking call waited for
+
+    def _worker_died(self) -> None:
+        """Draw here what the worker left, and remove its temporary files."""
+        proc, self.proc = self.proc, None
+        try:
+            proc.kill()
+        except OSError:
+            pass
+        proc.wait()
+        _close_pipes(proc)
+        self._finalizer.detach()
+        _remove_tree(self._dir)
+        left, self._pending = self._pending, []
+        for name, args, kwargs in left:
+            path = Path(args[0] if name == "snapshot_png" else args[1])
+            for tmp in path.parent.glob(f".{path.name}.{proc.pid}.*.tmp"):
+                tmp.unlink(missing_ok=True)
+            try:
+                globals()[name](*args, **kwargs)
+            except Exception as exc:
+                if self._error is None:
+                    self._error = exc
+
+
+def _error_from(blob: bytes) -> BaseException:
+    import base64
+    import pickle
+
+    exc_blob, text = pickle.loads(base64.b64decode(blob))
+    try:
+        exc = pickle.loads(exc_blob)
+    except Exception:
+        exc = RuntimeError("a figure could not be drawn")
+    exc.add_note("in the figure worker:\n" + text)
+    return exc
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _abandon(proc, folder: str) -> None:
+    """Stop a worker: jobs not yet started are skipped (their files removed), the picture in
+    hand is finished (atomically), then the process exits."""
+    _remove_tree(folder)
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=30)
+    except Exception:
+        proc.kill()
+        proc.wait()
+    _close_pipes(proc)
+
+
+def _close_pipes(proc) -> None:
+    for pipe in (proc.stdin, proc.stdout):
+        try:
+            pipe.close()
+        except (OSError, ValueError):  # a broken pipe's buffered bytes have nowhere to go
+            pass

@@ -106,29 +106,74 @@ class Populations:
 
 
 class Figures:
-    """A PNG per regular save, and at the end ``populations.png`` and ``cells_over_time.png``."""
+    """A PNG per regular save, and at the end ``populations.png`` and ``cells_over_time.png``.
 
-    def __init__(self, out_dir: str | os.PathLike, model) -> None:
+    The pictures are drawn off the run's loop: each save hands copies of the few arrays a
+    picture needs (positions, radii, types, dead, the first substrate's slice) to a separate
+    process (:class:`~tropism.io.figures.BackgroundDrawer`, at most ``max_pending`` waiting),
+    which writes the same files, byte for byte, as drawing here would. :meth:`finish` waits
+    for every picture, so they are all written when the run returns. ``background=False``
+    draws here, as does a machine with one core (default: in the background where there are
+    two cores or more and POSIX pipes).
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, model, *, background: bool | None = None,
+                 max_pending: int = 4) -> None:
         self.out = Path(out_dir)
         self.model = model
+        self.background = _two_cores() if background is None else bool(background)
+        self.max_pending = max_pending
+        self._drawer = None
+
+    def _draw(self, name: str, *args, **kwargs) -> None:
+        if self.background and self._drawer is None:
+            from .figures import BackgroundDrawer
+            try:
+                self._drawer = BackgroundDrawer(self.max_pending)
+            except OSError:  # no process to draw in: draw here
+                self.background = False
+        if self._drawer is not None:
+            self._drawer.submit(name, *args, **kwargs)
+        else:
+            from . import figures  # Matplotlib only for runs that draw
+            getattr(figures, name)(*args, **kwargs)
 
     def save(self, snap) -> None:
         if snap.name is not None:
             return
-        from .figures import snapshot_png  # Matplotlib only for runs that draw
         m, s = self.model, snap.solver
         d, a = m.domain, s.agents
         n = a.n
-        field = s.fields[0, 0] if s.n_substrates else None
-        snapshot_png(self.out / f"snapshot{snap.index:08d}.png", a.position[:n], a.radius[:n], a.type[:n],
-                     a.death_state[:n] != LIVE, m.cell_type_names, (d.x_min, d.x_max, d.y_min, d.y_max), s.time,
-                     field=field, field_extent=(d.x_min, d.x_max, d.y_min, d.y_max),
-                     field_name=m.substrate_names[0] if s.n_substrates else None)
+        box = (d.x_min, d.x_max, d.y_min, d.y_max)
+        field = s.fields[0, 0].copy() if s.n_substrates else None
+        self._draw("snapshot_png", self.out / f"snapshot{snap.index:08d}.png", a.position[:n].copy(),
+                   a.radius[:n].copy(), a.type[:n].copy(), a.death_state[:n] != LIVE, list(m.cell_type_names), box,
+                   float(s.time), field=field, field_extent=box,
+                   field_name=m.substrate_names[0] if s.n_substrates else None)
 
     def finish(self, snap) -> None:
-        from .figures import cells_over_time_figure, population_figure
-        population_figure(self.out / "populations.csv", self.out / "populations.png")
-        cells_over_time_figure(self.out, self.out / "cells_over_time.png")
+        drawer, self._drawer = self._drawer, None
+        try:
+            if drawer is not None:  # the two drawn side by side
+                drawer.submit("cells_over_time_figure", self.out, self.out / "cells_over_time.png")
+            from .figures import cells_over_time_figure, population_figure
+            population_figure(self.out / "populations.csv", self.out / "populations.png")
+            if drawer is None:
+                cells_over_time_figure(self.out, self.out / "cells_over_time.png")
+        finally:
+            if drawer is not None:
+                drawer.close()
+
+
+def _two_cores() -> bool:
+    """Whether a drawing process can run beside the run (POSIX, two cores or more)."""
+    if os.name != "posix":
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return cores >= 2
 
 
 class Checkpoints:
