@@ -17,7 +17,7 @@ demo: $(STAMP)
 	@echo "Output folder: output/demo (timeseries.csv, body.csv; output*.xml for PhysiCell's tools)"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_throughput.py

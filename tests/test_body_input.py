@@ -67,14 +67,14 @@ def test_examples_run(path):
 def test_cli_body(tmp_path):
     fig = tmp_path / "f.png"
     run = subprocess.run([sys.executable, "-m", "tropism.cli", "body", str(EXAMPLES / "msc_iv_mouse.toml"),
-                          "--out", str(fig), "--check-targets"], capture_output=True, text=True, timeout=120)
+                          "--out", str(fig), "--check-targets"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     assert "T01" in run.stdout and "FAIL" not in run.stdout and "mass balance" in run.stdout
     assert fig.stat().st_size > 1000
     bad = tmp_path / "bad.toml"
     bad.write_text('dose = 1\n[product]\nkind = "drug"\nname = "aspirin"\n')
     run = subprocess.run([sys.executable, "-m", "tropism.cli", "body", str(bad)], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=600)
     assert run.returncode == 2
     assert str(bad) in run.stderr and "product.name" in run.stderr and "Traceback" not in run.stderr
 
