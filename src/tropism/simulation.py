@@ -165,9 +165,7 @@ class _Coupler:
             raise TropismInputError("a coupled run needs a body scenario with a tumour", field="tumour", value=None,
                                     allowed="a [tumour] table")
         self.tumour_mm3 = float(tumour.volume_mm3)
-        d = m.domain
-        domain_mm3 = (d.x_max - d.x_min) * (d.y_max - d.y_min) * (d.z_max - d.z_min) * 1e-9
-        self.share = link.share if link.share is not None else min(1.0, domain_mm3 / self.tumour_mm3)
+        self.share = link.share if link.share is not None else _share_in_domain(m.domain, self.tumour_mm3)
         c = m.clocks
         interval = link.exchange_min if link.exchange_min is not None else c.dt_phenotype
         self.every = max(1, int(round(interval / c.dt_mechanics)))
@@ -390,6 +388,21 @@ class _Coupler:
         if f"{p}last_in" in state:
             v = [float(x) for x in state[f"{p}last_in"]]
             self.last_in = BodyToTissue(v[0], v[1], {ml.substrate: x for ml, x in zip(self.link.plasma, v[2:])})
+
+
+def _share_in_domain(d, tumour_mm3: float, n: int = 64) -> float:
+    """The share of a ball of ``tumour_mm3`` centred at the origin that lies in the domain box
+    (midpoint rule on an n³ grid over their overlap): a 2D section holds a slab of the tumour,
+    a large tumour fills the domain, a small one lies whole in a 3D domain."""
+    r = (3.0 * tumour_mm3 * 1e9 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    lo = np.maximum([d.x_min, d.y_min, d.z_min], -r)
+    hi = np.minimum([d.x_max, d.y_max, d.z_max], r)
+    if np.any(hi <= lo):
+        return 0.0
+    axes = [a + (b - a) * (np.arange(n) + 0.5) / n for a, b in zip(lo, hi)]
+    x, y, z = np.meshgrid(*axes, indexing="ij", sparse=True)
+    inside = np.count_nonzero(x * x + y * y + z * z <= r * r)
+    return float(min(1.0, inside / n ** 3 * np.prod(hi - lo) / (4.0 / 3.0 * np.pi * r ** 3)))
 
 
 class Simulation:

@@ -24,8 +24,20 @@ PG_PER_1E6_PER_DAY = 1e9 / (1e6 * 1440.0)
 #: the library parameters that are a secretion rate, per table: the substrate is the prefix
 SECRETION = {"cell_lines": re.compile(r"^([a-z0-9]+)_secretion_pg_per_1e6_cells_per_24h$"),
              "msc_sources": re.compile(r"^([a-z0-9]+)_pg_per_1e6_cells_per_24h$")}
-#: the substrates whose source is a default prior where the library has none for a cell
-DEFAULT_SECRETION = {"cell_lines": ("tumour_secretion", "vegf"), "msc_sources": ("msc_secretion", "vegf")}
+#: the defaults.toml section whose ``<substrate>_pg_per_1e6_cells_per_24h`` priors a cell of
+#: the table takes where the library has no measurement of its own
+DEFAULT_SECRETION = {"cell_lines": "tumour_secretion", "msc_sources": "msc_secretion"}
+_PRIOR_KEY = re.compile(r"^([a-z0-9]+)_pg_per_1e6_cells_per_24h$")
+
+
+def default_secreted(dflt: dict, table: str) -> dict[str, dict]:
+    """substrate -> the default prior of a cell of ``table`` without its own measurement."""
+    out = {}
+    for key, entry in dflt.get(DEFAULT_SECRETION[table], {}).items():
+        m = _PRIOR_KEY.match(key)
+        if m:
+            out[m.group(1)] = entry
+    return out
 
 
 def record(prov: dict, path: str, unit: str, source: str, status: str, fitted_to: str = "") -> None:
@@ -48,7 +60,8 @@ def number(cat, table: str, entity: str | None, parameter: str, default: dict | 
 
 def prior(default: dict, prov: dict, path: str) -> float:
     """A ``defaults.toml`` entry, recorded against ``path`` as a default prior."""
-    record(prov, path, default.get("unit", ""), f"{default['source']} [default prior]", default["status"])
+    record(prov, path, default.get("unit", ""), f"{default['source']} [default prior]", default["status"],
+           default.get("fitted_to", ""))
     return float(default["value"])
 
 
@@ -213,8 +226,7 @@ class TissueBuilder:
         made = set()
         for type_name, entity in self.entity.items():
             table = "cell_lines" if self.roles_of(type_name) == "tumour" else "msc_sources"
-            made |= set(self._secreted(table, entity))
-            made.add(DEFAULT_SECRETION[table][1])
+            made |= set(self._secreted(table, entity)) | set(default_secreted(self.dflt, table))
         known = set(self.cat.entities("substrates"))
         for r in self.lib_rules:
             for type_name in self.roles.get(r.cell_type, []):
@@ -247,14 +259,14 @@ class TissueBuilder:
             u = prior(o2_default, prov, path)
         sec["oxygen"] = SecretionParameters(uptake_rate=u)
         measured = self._secreted(table, entity)
-        section, default_sub = DEFAULT_SECRETION[table]
+        defaults = default_secreted(dflt, table)
         for sub in subs:
             where = f"cell_types[{type_name}].secretion[{sub}].net_export_rate"
             if sub in measured:
                 rate = number(cat, table, entity, measured[sub], None, prov, where,
                               convert=lambda v: v * PG_PER_1E6_PER_DAY)
-            elif sub == default_sub:
-                d = dflt[section][f"{sub}_pg_per_1e6_cells_per_24h"]
+            elif sub in defaults:
+                d = defaults[sub]
                 rate = prior(dict(d, value=d["value"] * PG_PER_1E6_PER_DAY, unit="(ng/mL) um^3/min"), prov, where)
             else:
                 continue
