@@ -8,7 +8,7 @@ the same form with ``--findings DIR``)::
     source = "Shi 2007 Haematologica 92:897"
     seeds = 5
     time_h = 72
-    readout = "msc_in_tumour"          # a name from tropism.validate.READOUTS
+    readout = "msc_in_tumour"          # tropism.validate.READOUTS, or any timeseries.csv quantity
 
     [scenario]                          # the base experiment, the schema of `tropism run`
     ...
@@ -22,6 +22,7 @@ the same form with ``--findings DIR``)::
 
     [[criterion]]
     kind = "ratio"                      # ratio | each | equals | targets
+    readout = "tumour_volume"           # optional: another readout than the finding's
     numerator = "blocked"
     denominator = "control"
     op = "<="
@@ -70,6 +71,7 @@ class Criterion(_Strict):
     """
 
     kind: Literal["ratio", "each", "equals", "targets"]
+    readout: str = Field("", description="what it compares; default: the finding's readout")
     numerator: str = ""
     denominator: str = ""
     arm: str = ""
@@ -79,8 +81,9 @@ class Criterion(_Strict):
     ids: list[str] = Field(default_factory=list)
 
     def describe(self) -> str:
+        of = f" ({self.readout})" if self.readout else ""
         if self.kind == "ratio":
-            return f"{self.numerator} / {self.denominator} {self.op} {self.value:g}"
+            return f"{self.numerator} / {self.denominator} {self.op} {self.value:g}{of}"
         if self.kind == "each":
             return f"each of {', '.join(self.arms) if self.arms else 'the arms'} {self.op} {self.value:g}"
         if self.kind == "equals":
@@ -124,6 +127,14 @@ class Finding(_Strict):
         if self.arm and not self.scenario:
             raise ValueError("a finding with arms needs a [scenario]")
         return self
+
+    def readouts(self) -> list[str]:
+        """Every readout its criteria compare (the finding's own first)."""
+        out = [self.readout] if self.readout else []
+        for c in self.criterion:
+            if c.readout and c.readout not in out:
+                out.append(c.readout)
+        return out
 
     def arm_scenario(self, arm: Arm, seed: int) -> dict:
         """The base scenario with the arm's changes, its duration the readout time, and ``seed``."""

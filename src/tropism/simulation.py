@@ -154,7 +154,8 @@ class _Coupler:
                                             allowed=", ".join(subs))
         self.state = body.start(scenario)
         states = set(self.state.systems[0].states)
-        keys = [("arrival_state", link.arrival_state), ("departure_state", link.departure_state)]
+        keys = [("arrival_state", link.arrival_state), ("departure_state", link.departure_state)] \
+            if self.product is not None else []
         keys += [(f"{w}.state", ml.state) for w in ("plasma", "release") for ml in getattr(link, w)]
         for where, key in keys:
             if tuple(key) not in states:

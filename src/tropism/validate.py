@@ -65,12 +65,13 @@ class _Run:
     series: object = None
 
 
-def run_arm(scenario: dict, readout: str, file: str = "") -> tuple[float | str, float]:
+def run_arm(scenario: dict, readout, file: str = "") -> tuple:
     """Run one arm's scenario to its end; (readout value, wall seconds).
 
     ``readout`` is a name of :data:`READOUTS` or any quantity the run's ``timeseries.csv``
     records (``tumour_volume``, ``vessel_density_tumour``, ``tumour_mean:imatinib``,
-    ``msc_surviving_fraction:msc_bone_marrow`` ...), read at the end of the run.
+    ``msc_surviving_fraction:msc_bone_marrow`` ...), read at the end of the run; or a list of
+    them, and then the value is a dict readout → value.
     """
     import time
     from .model.experiment import experiment_from_dict
@@ -101,15 +102,18 @@ def run_arm(scenario: dict, readout: str, file: str = "") -> tuple[float | str, 
             amounts[(c, "tissue")] = float(res.tissue[-1, j])
             amounts[(c, "arrested")] = float(res.viable[-1, j] - res.tissue[-1, j])
         run = _Run(amounts, r.body, res)
-    if readout in READOUTS:
-        value = READOUTS[readout][0](run)
-    elif run.series is not None and readout in run.series.quantities():
-        value = run.series.value(readout, e.simulation.duration_h * 60.0)
-    else:
-        known = list(READOUTS) + (run.series.quantities() if run.series is not None else [])
-        from .resolve import allowed
-        raise TropismInputError("unknown readout", file=file, field="readout", value=readout,
-                                allowed=allowed(readout, known))
+    values = {}
+    for name in ([readout] if isinstance(readout, str) else list(readout)):
+        if name in READOUTS:
+            values[name] = READOUTS[name][0](run)
+        elif run.series is not None and name in run.series.quantities():
+            values[name] = run.series.value(name, e.simulation.duration_h * 60.0)
+        else:
+            known = list(READOUTS) + (run.series.quantities() if run.series is not None else [])
+            from .resolve import allowed
+            raise TropismInputError("unknown readout", file=file, field="readout", value=name,
+                                    allowed=allowed(name, known))
+    value = values[readout] if isinstance(readout, str) else values
     return value, time.perf_counter() - t0
 
 
@@ -127,7 +131,8 @@ class RowResult:
     """One finding's arms (values per seed) and its criteria."""
 
     finding: Finding
-    values: dict = field(default_factory=dict)        #: arm -> list of (seed, value)
+    values: dict = field(default_factory=dict)        #: arm -> list of (seed, value) of the finding's readout
+    by_readout: dict = field(default_factory=dict)    #: readout -> arm -> list of (seed, value)
     criteria: list = field(default_factory=list)       #: (criterion, value, pass)
     targets: list = field(default_factory=list)        #: check_targets rows
     seconds: float = 0.0
@@ -136,8 +141,14 @@ class RowResult:
     def passed(self) -> bool:
         return all(ok for _, _, ok in self.criteria)
 
-    def median(self, arm: str) -> float:
-        return float(np.median([v for _, v in self.values[arm]]))
+    def median(self, arm: str, readout: str = "") -> float:
+        vals = self.by_readout[readout][arm] if readout else self.values[arm]
+        return float(np.median([v for _, v in vals]))
+
+    def spread(self, arm: str, readout: str = "") -> tuple[float, float]:
+        """(min, max) over seeds."""
+        vals = [v for _, v in (self.by_readout[readout][arm] if readout else self.values[arm])]
+        return float(min(vals)), float(max(vals))
 
 
 def _compare(x: float, op: str, y: float) -> bool:
@@ -147,12 +158,12 @@ def _compare(x: float, op: str, y: float) -> bool:
 def judge(c: Criterion, row: RowResult) -> tuple[float | str, bool]:
     """A criterion's value and whether it holds."""
     if c.kind == "ratio":
-        den = row.median(c.denominator)
-        v = row.median(c.numerator) / den if den else float("inf")
+        den = row.median(c.denominator, c.readout)
+        v = row.median(c.numerator, c.readout) / den if den else float("inf")
         return v, bool(np.isfinite(v)) and _compare(v, c.op, float(c.value))
     if c.kind == "each":
         arms = c.arms or list(row.values)
-        meds = [row.median(a) for a in arms]
+        meds = [row.median(a, c.readout) for a in arms]
         worst = min(meds) if c.op in (">=", ">") else max(meds)
         return worst, all(np.isfinite(m) and _compare(m, c.op, float(c.value)) for m in meds)
     if c.kind == "equals":
@@ -163,6 +174,22 @@ def judge(c: Criterion, row: RowResult) -> tuple[float | str, bool]:
     row.targets.extend(rows)
     passed = sum(1 for r in rows if r["pass"])
     return f"{passed}/{len(rows)}", passed == len(rows) and len(rows) == len(c.ids)
+
+
+def spread(c: Criterion, row: RowResult) -> str:
+    """The criterion's spread over seeds: per-seed ratios (numerator and denominator of the same
+    seed) for a ratio, each arm's range for ``each``; "" where it has none."""
+    if c.kind == "ratio":
+        vals = row.by_readout[c.readout] if c.readout else row.values
+        num, den = dict(vals[c.numerator]), dict(vals[c.denominator])
+        pairs = [num[k] / den[k] for k in num if k in den and den[k]]
+        return f"{min(pairs):.3g}–{max(pairs):.3g} per seed" if pairs else ""
+    if c.kind == "each":
+        arms = c.arms or list(row.values)
+        lo = min(row.spread(a, c.readout)[0] for a in arms)
+        hi = max(row.spread(a, c.readout)[1] for a in arms)
+        return f"{lo:.3g}–{hi:.3g} over seeds"
+    return ""
 
 
 def run_findings(findings: list[Finding], workers: int = 1, seeds: int | None = None,
@@ -186,7 +213,7 @@ def run_findings(findings: list[Finding], workers: int = 1, seeds: int | None = 
         for arm in f.arm:
             rows[f.id].values[arm.name] = []
             for seed in range(1, n + 1):
-                jobs.append((f.id, arm.name, seed, f.arm_scenario(arm, seed), f.readout, f.file))
+                jobs.append((f.id, arm.name, seed, f.arm_scenario(arm, seed), f.readouts(), f.file))
     # check every arm before the first long run: a bad arm fails at once, not after an hour
     from .model.experiment import experiment_from_dict
     from .resolve import check_experiment
@@ -201,8 +228,11 @@ def run_findings(findings: list[Finding], workers: int = 1, seeds: int | None = 
     else:
         done = list(_progress(map(_job, jobs), progress))
     for fid, arm, seed, value, seconds in done:
-        rows[fid].values[arm].append((seed, value))
-        rows[fid].seconds += seconds
+        row = rows[fid]
+        for name, v in value.items():
+            row.by_readout.setdefault(name, {}).setdefault(arm, []).append((seed, v))
+        row.values[arm].append((seed, value[row.finding.readout]))
+        row.seconds += seconds
     for row in rows.values():
         for c in row.finding.criterion:
             v, ok = judge(c, row)
@@ -214,6 +244,6 @@ def _progress(results, progress):
     for r in results:
         if progress is not None:
             fid, arm, seed, value, seconds = r
-            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+            shown = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in value.items())
             progress(f"{fid} {arm} seed {seed}: {shown} ({seconds:.1f} s)")
         yield r

@@ -1,7 +1,8 @@
 """``timeseries.csv``: what a scenario run measured, one tidy row per (time, quantity).
 
 Columns: ``time_min, quantity, value, unit``. At every save the tissue gives tumour live and
-dead cells, volume and surviving fraction (live cells over those at the start), the MSCs of
+dead cells, volume, surviving fraction (live cells over those at the start) and viable fraction
+(live over live and dead cells present, what a viability stain reads), the MSCs of
 each product (live in the tissue, arrived so far, their surviving fraction, in the tumour and
 per area (per volume in 3D) of tumour and of normal tissue), vessel density (mean, tumour,
 normal tissue), mean oxygen and the hypoxic fraction, and each substrate's mean in the tumour
@@ -43,7 +44,7 @@ class TimeSeries:
     """
 
     def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float,
-                 png: bool = False, title: str = "", products=None) -> None:
+                 png: bool = False, title: str = "", products=None, groups=None) -> None:
         #: None: rows are kept in memory only (the findings suite reads them)
         self.path = None if out_dir is None else Path(out_dir) / "timeseries.csv"
         names = model.cell_type_names
@@ -65,6 +66,9 @@ class TimeSeries:
         #: ``body_viable:<organ>``, the others' ``body_amount:<label>:<organ>``
         self.products = list(products or [])
         self.tumour0: float | None = None
+        #: the scenario's ``simulation.readouts``: which groups of quantities go into the file
+        self.groups = set(groups) if groups is not None else {"tumour", "msc", "vessels", "oxygen", "substrates",
+                                                                   "body"}
 
     def load(self, out_dir: str | os.PathLike, until: float) -> None:
         """Continue the file of a resumed run: keep its rows up to ``until`` (min)."""
@@ -80,8 +84,15 @@ class TimeSeries:
         first = [v for t, q, v, _ in self.rows if q == "tumour_live_cells" and t == 0.0]
         self.tumour0 = first[0] if first else None
 
+    #: quantity prefix -> readout group
+    _GROUPS = (("tumour_mean:", "substrates"), ("tumour_", "tumour"), ("msc_", "msc"), ("vessel_", "vessels"),
+               ("oxygen_", "oxygen"), ("hypoxic_", "oxygen"), ("body_", "body"), ("plasma:", "body"))
+
     def _add(self, t: float, quantity: str, value: float, unit: str) -> None:
-        self.rows.append((float(t), quantity, float(value), unit))
+        group = next((g for prefix, g in self._GROUPS if quantity.startswith(prefix)), None)
+        if group is None or group in self.groups or (quantity == "tumour_live_cells"):
+            # the live tumour count always: it marks the saves a resumed run continues from
+            self.rows.append((float(t), quantity, float(value), unit))
 
     def save(self, snap) -> None:
         s = snap.solver
@@ -99,6 +110,9 @@ class TimeSeries:
         self._add(t, "tumour_live_cells", n_live, "cells")
         self._add(t, "tumour_dead_cells", np.sum(is_tumour & ~live), "cells")
         self._add(t, "tumour_surviving_fraction", n_live / self.tumour0 if self.tumour0 else np.nan, "fraction")
+        # what a viability stain reads: live over live and dying or dead cells still there
+        present = float(np.sum(is_tumour))
+        self._add(t, "tumour_viable_fraction", n_live / present if present else np.nan, "fraction")
         self._add(t, "tumour_volume", a.volume[:n][is_tumour & live].sum() / 1e9, "mm^3")
         region = np.zeros(s.mesh.n_voxels, bool)
         region[a.voxel[:n][is_tumour & live]] = True

@@ -567,6 +567,10 @@ class TissueSolver:
                 names = self.model.cell_type_names
                 types = [names.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(names)))
                 self.tables.base[target[0]][types, target[1]] *= iv.factor
+                for g in self.rule_groups:
+                    if g.cell_type in types and g.parameter == target[0] and g.column == target[1]:
+                        g.max_value = None if g.max_value is None else g.max_value * iv.factor
+                        g.min_value = None if g.min_value is None else g.min_value * iv.factor
                 self.windows_applied.add(k)
         self.interactions_active = self._any_interaction()
         self.positions_changed()

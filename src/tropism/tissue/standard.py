@@ -68,6 +68,11 @@ def windows(s) -> None:
         f = iv.factor if on else 1.0 / iv.factor
         s.tables.base[param][types, col] *= f
         s.agents.arrays[param][rows, col] *= f
+        # the whole response curve scales: a rule's saturation of this behaviour too
+        for g in s.rule_groups:
+            if g.cell_type in types and g.parameter == param and g.column == col:
+                g.max_value = None if g.max_value is None else g.max_value * f
+                g.min_value = None if g.min_value is None else g.min_value * f
         if on:
             s.windows_applied.add(k)
         else:
