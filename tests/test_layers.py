@@ -22,6 +22,10 @@ FORBIDDEN = {
     "simulation": ("run", "io", "cli", "bench", "parity"),
     "capabilities": ("model", "body", "tissue", "simulation", "run", "io", "cli"),
 }
+#: layer 1: conventions and shared helpers, importing no other layer
+for _first in ("errors", "units", "files", "geometry"):
+    FORBIDDEN[_first] = ("model", "library", "body", "tissue", "simulation", "run", "resolve", "io", "cli",
+                         "bench", "parity", "capabilities")
 
 
 def _imports(path: Path, package: tuple[str, ...]) -> list[tuple[int, str]]:

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .geometry import packed_radius, sphere_radius
 from .model import (CellType, Clocks, Cycle, Domain, InitialCells, Model, Motility, PhaseLink,
                     SaveOptions, SecretionParameters, Substrate)
 from .model.phenotype import default_apoptosis, default_necrosis
 
 #: µm: 0.95 diameters of a 2494 µm³ cell (15.984), the spacing of the shared bench layouts
-SPACING = 0.95 * 2.0 * (2494.0 * 3.0 / (4.0 * np.pi)) ** (1.0 / 3.0)
+SPACING = 0.95 * 2.0 * float(sphere_radius(2494.0))
 
 #: PhysiCell 1.14.2's loop on bench_models/rules_sample (s): median of 9 runs paired with tropism, 2026-12-01.
 PHYSICELL_RULES_SAMPLE_LOOP_S = 41.0
@@ -48,9 +49,7 @@ def packed_positions(n: int, dim: int, spacing: float = SPACING) -> np.ndarray:
     """
     if n == 0:
         return np.zeros((0, 3))
-    # area (volume) per lattice point: s²·√3/2 (hexagonal), s³/√2 (fcc)
-    per_point = spacing**2 * np.sqrt(3.0) / 2.0 if dim == 2 else spacing**3 / np.sqrt(2.0)
-    radius = (n * per_point / np.pi) ** 0.5 if dim == 2 else (3.0 * n * per_point / (4.0 * np.pi)) ** (1.0 / 3.0)
+    radius = packed_radius(n, spacing, dim)
     reach = 1.1 * radius + 2.0 * spacing
     chunks = []
     if dim == 2:

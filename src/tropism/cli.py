@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import TropismInputError, UnsupportedElementWarning
+from .errors import TropismInputError, UnsupportedElementWarning, allowed_with_hint
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="tropism: MSCs, exosomes and tumours — agent-based tissue solver for PhysiCell models.")
@@ -268,10 +268,8 @@ def validate(
         known = {f.id for f in chosen}
         for w in want:
             if w not in known:
-                import difflib
-                near = difflib.get_close_matches(w, sorted(known), n=1)
-                raise TropismInputError("unknown finding" + (f"; did you mean {near[0]!r}?" if near else ""),
-                                        field="--only", value=w, allowed=", ".join(sorted(known)))
+                raise TropismInputError("unknown finding", field="--only", value=w,
+                                        allowed=allowed_with_hint(w, sorted(known)))
         chosen = [f for f in chosen if f.id in want]
     rows = run_findings(chosen, workers=workers, seeds=2 if quick else None,
                         progress=lambda line: err.print(line, markup=False, highlight=False))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import difflib
+from typing import Any, Iterable
 
 
 class TropismInputError(ValueError):
@@ -69,6 +70,21 @@ def raise_all(errors: list[TropismInputError]) -> None:
         raise errors[0]
     if errors:
         raise TropismInputErrors(errors)
+
+
+def did_you_mean(value: Any, names: Iterable[str]) -> str:
+    """``"did you mean 'x'?"`` for the allowed name nearest ``value``, or ``""`` when none is
+    near (difflib's closeness, cut-off 0.6)."""
+    near = difflib.get_close_matches(str(value), list(names), n=1)
+    return f"did you mean {near[0]!r}?" if near else ""
+
+
+def allowed_with_hint(value: Any, names: Iterable[str]) -> str:
+    """What is allowed, for :class:`TropismInputError`'s ``allowed``: the nearest name first
+    (``"did you mean 'x'? a, b, c"``), then every name in the order given."""
+    names = list(names)
+    hint = did_you_mean(value, names)
+    return (hint + " " if hint else "") + ", ".join(names)
 
 
 class UnsupportedElementWarning(UserWarning):

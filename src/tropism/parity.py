@@ -11,6 +11,7 @@ PhysiCell's mean ± sd over its seeds, and each substrate's mean over the run.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Iterable
 
 import numpy as np
 
+from .files import atomic_write_text
 from .model import Model
 
 #: Columns of a parity-series CSV.
@@ -97,14 +99,12 @@ def physicell_series(out_dir: str | os.PathLike, seed: int) -> list[tuple[int, f
 
 def write_series(path: str | os.PathLike, rows: Iterable[tuple[int, float, str, float]]) -> None:
     """Write a parity series as CSV (``seed,time_min,quantity,value``)."""
-    p = Path(path)
-    tmp = p.with_suffix(p.suffix + ".tmp")
-    with tmp.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(COLUMNS)
-        for seed, t, q, v in rows:
-            w.writerow([seed, f"{t:g}", q, f"{v:.10g}"])
-    os.replace(tmp, p)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(COLUMNS)
+    for seed, t, q, v in rows:
+        w.writerow([seed, f"{t:g}", q, f"{v:.10g}"])
+    atomic_write_text(path, buf.getvalue())
 
 
 def read_series(path: str | os.PathLike) -> list[tuple[int, float, str, float]]:

@@ -9,7 +9,7 @@ from typing import Callable
 
 from .errors import TropismInputError, UnsupportedElementWarning
 from .io.checkpoint import read_checkpoint, settings_hash
-from .io.physicell_output import atomic_write_bytes
+from .files import atomic_write_bytes
 from .io.recorders import Checkpoints, ExchangeSeries, Figures, PhysiCellFolder, Populations
 from .model import Model
 from .simulation import RunResult, Simulation

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import TropismInputError
-from .physicell_output import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 CHECKPOINT_NAME = "checkpoint.npz"
 

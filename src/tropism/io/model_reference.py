@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+from ..files import atomic_write_text
 from ..library import TABLES, load_catalogue, load_rules, parameter_definitions
 
 TITLES = {"cell_lines": "Tumour cell lines", "msc_sources": "MSC sources", "substrates": "Substrates"}
@@ -81,7 +82,4 @@ def render(library: Path | None = None) -> str:
 
 def write(path: str | Path) -> None:
     """Write the page (whole file, replaced at once so a reader never sees half of it)."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(render(), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, render())

@@ -45,7 +45,6 @@ import io
 import os
 import re
 import time as _time
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +53,8 @@ from typing import Any
 
 import numpy as np
 import scipy.io
+
+from ..files import atomic_write_bytes
 
 __all__ = [
     "CellLabel",
@@ -387,32 +388,8 @@ def cell_label_units(label: str, default: str = "none") -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Atomic files
+# Atomic files (the writer is tropism.files.atomic_write_bytes, re-exported here)
 # --------------------------------------------------------------------------------------
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically.
-
-    The bytes go to a hidden temporary file in the same folder, which is flushed,
-    synced and then moved over ``path`` with :func:`os.replace`; on any error the
-    temporary file is removed and ``path`` is untouched.  File mode follows the umask.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _atomic_savemat(path: Path, name: str, matrix: np.ndarray) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tropism.io.physicell_output import atomic_write_bytes
+from tropism.files import atomic_write_bytes
 
 __all__ = ["PopulationLog", "POPULATIONS_FILENAME", "DEATH_NONE", "DEATH_APOPTOSIS", "DEATH_NECROSIS",
            "read_populations"]

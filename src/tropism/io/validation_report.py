@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+from ..files import atomic_write_bytes, atomic_write_text
 
 
 def _fmt(v) -> str:
@@ -29,11 +24,14 @@ def _fmt(v) -> str:
 
 
 def summary_rows(rows) -> list[dict]:
-    """``id, criterion, value, pass`` per criterion of every finding."""
+    """``id, criterion, value, spread, pass`` per criterion of every finding: the value is the
+    effect size (a ratio of medians, the worst arm's median), the spread its range over seeds."""
+    from ..validate import spread
     out = []
     for r in rows:
         for c, v, ok in r.criteria:
-            out.append({"id": r.finding.id, "criterion": c.describe(), "value": _fmt(v), "pass": bool(ok)})
+            out.append({"id": r.finding.id, "criterion": c.describe(), "value": _fmt(v), "spread": spread(c, r),
+                        "pass": bool(ok)})
     return out
 
 
@@ -66,10 +64,10 @@ def _figure(row, path: Path) -> bool:
     ax.set_ylabel(row.finding.readout)
     ax.set_title(f"{row.finding.id}: {'pass' if row.passed else 'FAIL'}", fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".part.png")
-    fig.savefig(tmp, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buf.getvalue())
     return True
 
 
@@ -78,28 +76,31 @@ def write_report(rows, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"summary": out / "summary.csv", "arms": out / "arms.csv", "report": out / "report.md"}
-    _atomic(paths["summary"], _csv(summary_rows(rows), ["id", "criterion", "value", "pass"]))
+    atomic_write_text(paths["summary"], _csv(summary_rows(rows), ["id", "criterion", "value", "spread", "pass"]))
     arm_rows = [{"id": r.finding.id, "arm": a, "seed": s, "value": _fmt(v), "readout": r.finding.readout}
                 for r in rows for a, vals in r.values.items() for s, v in vals]
-    _atomic(paths["arms"], _csv(arm_rows, ["id", "arm", "seed", "value", "readout"]))
+    atomic_write_text(paths["arms"], _csv(arm_rows, ["id", "arm", "seed", "value", "readout"]))
     lines = ["# Published findings: tropism validate", "",
              "One parameter set (the library's) for every row; arms differ only in what the paper varied.", "",
-             "| id | criterion | value | pass |", "|---|---|---|---|"]
-    lines += [f"| {d['id']} | {d['criterion']} | {d['value']} | {'pass' if d['pass'] else '**FAIL**'} |"
+             "| id | criterion | effect | spread | pass |", "|---|---|---|---|---|"]
+    lines += [f"| {d['id']} | {d['criterion']} | {d['value']} | {d['spread']} | {'pass' if d['pass'] else '**FAIL**'} |"
               for d in summary_rows(rows)]
     for r in rows:
         f = r.finding
         lines += ["", f"## {f.id}: {f.finding}", "", f"Source: {f.source}", ""]
-        if r.values:
-            n = max(len(v) for v in r.values.values())
-            lines += [f"Readout `{f.readout}` at {f.time_h:g} h, {n} seeds per arm.", "",
+        for readout, per_arm in (r.by_readout.items() if getattr(r, "by_readout", None) else
+                                 ([(f.readout, r.values)] if r.values else [])):
+            n = max(len(v) for v in per_arm.values())
+            lines += [f"Readout `{readout}` at {f.time_h:g} h, {n} seeds per arm.", "",
                       "| arm | median | min | max |", "|---|---|---|---|"]
-            for a, vals in r.values.items():
+            for a, vals in per_arm.items():
                 vs = [v for _, v in vals]
                 if all(isinstance(v, float) for v in vs):
                     lines.append(f"| {a} | {_fmt(float(np.median(vs)))} | {_fmt(min(vs))} | {_fmt(max(vs))} |")
                 else:
                     lines.append(f"| {a} | {'; '.join(sorted(set(map(str, vs))))} | | |")
+            lines.append("")
+        if r.values:
             fig = out / f"{f.id}.png"
             if _figure(r, fig):
                 lines += ["", f"![{f.id}]({fig.name})"]
@@ -108,5 +109,5 @@ def write_report(rows, out_dir: str | Path) -> dict[str, Path]:
             lines += [f"| {t['id']} {t['quantity']} | {t['range']} | {t['model']} | "
                       f"{'pass' if t['pass'] else '**FAIL**'} |" for t in r.targets]
         lines += [""] + [f"- {c.describe()}: {_fmt(v)} → {'pass' if ok else '**FAIL**'}" for c, v, ok in r.criteria]
-    _atomic(paths["report"], "\n".join(lines) + "\n")
+    atomic_write_text(paths["report"], "\n".join(lines) + "\n")
     return paths

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import uuid
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from ..errors import TropismInputError, UnsupportedElementWarning
+from ..files import atomic_write_text
 from ..units import TIME_TO_MIN
 from ._xml import Node, parse_xml
 from .domain import Clocks, Domain, RunOptions, SaveOptions
@@ -1290,22 +1290,6 @@ def _rules_csv_text(model: Model) -> str:
         f"{r.hill_power!r},{int(r.applies_to_dead)}\n" for r in model.rules)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    # os.open with 0o666 (not mkstemp's 0o600) so the file's mode follows the umask
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str = SETTINGS_NAME) -> Path:
     """Write a model as PhysiCell 1.14 input: settings XML, ``cells.csv`` (v2), ``rules.csv`` (v3).
 
@@ -1337,8 +1321,8 @@ def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str
                       UnsupportedElementWarning, stacklevel=2)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / CELLS_NAME, _cells_csv_text(model))
-    _atomic_write(out / RULES_NAME, _rules_csv_text(model))
+    atomic_write_text(out / CELLS_NAME, _cells_csv_text(model))
+    atomic_write_text(out / RULES_NAME, _rules_csv_text(model))
     target = out / settings_name
-    _atomic_write(target, model_to_xml_string(model))
+    atomic_write_text(target, model_to_xml_string(model))
     return target

@@ -30,7 +30,9 @@ import numpy as np
 from numba import njit, prange
 
 from tropism.errors import TropismInputError
+from tropism.model.substrates import FACES
 from tropism.tissue.mesh import Mesh
+from tropism.tissue.stencil import gradient_field
 
 __all__ = ["DiffusionSolver", "FACES", "SCHEMES", "douglas_factors", "douglas_substeps"]
 
@@ -39,8 +41,7 @@ __all__ = ["DiffusionSolver", "FACES", "SCHEMES", "douglas_factors", "douglas_su
 #: :func:`_douglas_steps`), for diffusion steps far longer than PhysiCell's 0.01 min.
 SCHEMES = ("lod", "douglas")
 
-#: Order of the domain faces in ``dirichlet_enabled`` / ``dirichlet_values``.
-FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+# FACES (model.substrates) orders the domain faces in ``dirichlet_enabled`` / ``dirichlet_values``.
 
 # Lines of the x sweep handled together by one thread: enough independent recurrences to
 # hide the latency of each step of the recurrence, few enough to stay in L1 cache.
@@ -460,52 +461,6 @@ def _douglas_steps(u, c, lam_dt, invs, cps, dir_idx, dir_val, line_ptr, n_dims, 
 @njit(fastmath=False, cache=True, nogil=True)
 def _apply_dirichlet_kernel(u, dir_idx, dir_val):
     _apply_dirichlet(u.reshape(u.size), dir_idx, dir_val, 0, dir_idx.shape[0])
-
-
-@njit(inline="always")
-def _neighbours(j, n, inv_h):
-    # Indices and factor of the difference along an axis at index j: central inside,
-    # one-sided at both ends (as BioFVM's compute_all_gradient_vectors).
-    if n < 2:
-        return 0, 0, 0.0
-    if j == 0:
-        return 1, 0, inv_h
-    if j == n - 1:
-        return n - 1, n - 2, inv_h
-    return j + 1, j - 1, 0.5 * inv_h
-
-
-@njit(**_JIT)
-def _gradients(u, g, dx, dy, dz):
-    ns, nz, ny, nx = u.shape
-    # One work item per x-row: it reads neighbouring rows and writes its own row of
-    # 3-vectors, all three components in one pass so the stores stay contiguous.
-    for it in prange(ns * nz * ny):
-        j = it % ny
-        k = (it // ny) % nz
-        s = it // (ny * nz)
-        row = u[s, k, j]
-        out = g[s, k, j]
-        jh, jl, fy = _neighbours(j, ny, 1.0 / dy)
-        kh, kl, fz = _neighbours(k, nz, 1.0 / dz)
-        yh = u[s, k, jh]
-        yl = u[s, k, jl]
-        zh = u[s, kh, j]
-        zl = u[s, kl, j]
-        fx = 0.5 / dx
-        for i in range(1, nx - 1):
-            out[i, 0] = (row[i + 1] - row[i - 1]) * fx
-            out[i, 1] = (yh[i] - yl[i]) * fy
-            out[i, 2] = (zh[i] - zl[i]) * fz
-        for i in (0, nx - 1):
-            if nx < 2:
-                out[i, 0] = 0.0
-            elif i == 0:
-                out[i, 0] = (row[1] - row[0]) * (2.0 * fx)
-            else:
-                out[i, 0] = (row[i] - row[i - 1]) * (2.0 * fx)
-            out[i, 1] = (yh[i] - yl[i]) * fy
-            out[i, 2] = (zh[i] - zl[i]) * fz
 
 
 # --------------------------------------------------------------------------- solver
@@ -1084,6 +1039,6 @@ class DiffusionSolver:
                 allowed=f"shape {shape}",
             )
         m = self.mesh
-        _gradients(fields, out, m.dx, m.dy, m.dz)
+        gradient_field(fields, out, m.dx, m.dy, m.dz)
         return out
 

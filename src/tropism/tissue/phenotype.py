@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numba as nb
 
+from ..geometry import FOUR_THIRDS_PI
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
 from .rng import STREAM_APOPTOSIS, STREAM_CYCLE, STREAM_NECROSIS, uniform
-
-_FOUR_THIRDS_PI = 4.0 * math.pi / 3.0
 
 
 @nb.njit(parallel=True, cache=True)
@@ -40,7 +37,7 @@ def update_volumes(n, dt, volume, nuclear_solid, nuclear_fluid, cyto_solid, cyto
         calcified[i] += dt * calcification_rate[i] * (1.0 - calcified[i])
         v = ns + nf + cs + cf
         volume[i] = v
-        radius[i] = (v / _FOUR_THIRDS_PI) ** (1.0 / 3.0)
+        radius[i] = (v / FOUR_THIRDS_PI) ** (1.0 / 3.0)
 
 
 @nb.njit(parallel=True, cache=True)

@@ -6,10 +6,9 @@ cell's phenotype when it happens; the operations (``tissue.operations``) decide 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..geometry import sphere_radius
 from . import rng
 from .agents import Agents
 from .interactions import FUSED
@@ -17,11 +16,6 @@ from .parameters import AGENT_PARAMETERS, TypeTables
 from .states import APOPTOTIC, LIVE
 
 VOLUME_FIELDS = ("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid")
-
-
-def sphere_radius(volume: np.ndarray) -> np.ndarray:
-    """Radius (µm) of a sphere of the given volume (µm³)."""
-    return np.cbrt(volume * (3.0 / (4.0 * math.pi)))
 
 
 def reset_rows(a: Agents, tb: TypeTables, r: np.ndarray, types: np.ndarray,
