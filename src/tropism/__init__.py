@@ -23,12 +23,7 @@ TropismInputError
 import importlib
 import os
 
-# OpenMP's idle threads spin between parallel regions by default. A step runs many short
-# kernels with serial Python between them, and on a 2-core machine the spinning thread takes
-# the core the main thread needs: a coupled glioma run took 10.4 s on 2 threads and 5.6 s on
-# one; with passive waiting 5.3 s (benchmarks/bench_clocks.py, 12 h). Read when OpenMP starts
-# (the first parallel kernel), so set on import; a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from .tissue.threads import passive_wait as _passive_wait; _passive_wait()  # before OpenMP starts
 
 from .errors import TropismInputError, UnsupportedElementWarning
 from .capabilities import register_rule_check

@@ -8,6 +8,7 @@ import numba as nb
 import numpy as np
 
 from .rng import STREAM_MOTILITY_DIR, STREAM_MOTILITY_TURN, uniform, uniform_k
+from .threads import LIGHT_SERIAL_AGENTS  # light per-agent loops run serially below it
 
 # PhysiCell normalises the summed squared overlaps so that a cell in a packed 2D hexagonal
 # arrangement reads a pressure of about 1 (PhysiCell_cell.cpp, simple_pressure_scale).
@@ -23,12 +24,6 @@ def _bin_coord(x, lo, size, dim):
     if c >= dim:
         return dim - 1
     return c
-
-
-#: Below this many agents a light per-agent loop runs on one thread: waking the OpenMP
-#: threads (which wait passively, see tropism/__init__.py) costs ~55 µs a parallel region on
-#: the 2-core machine, more than such a loop over 10⁴ agents takes on one core.
-LIGHT_SERIAL_AGENTS = 100_000
 
 
 @nb.njit(inline="always")
@@ -156,7 +151,7 @@ def _scan(qi, near, near_affinity, start, order, lo, size, dims, e_cut, with_for
     return vx, vy, vz, p, count
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims,
             e_cut, velocity, pressure, near, near_affinity, nbr, nbr_count):
     _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, order, near, near_affinity)
@@ -169,7 +164,7 @@ def _forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, s
         pressure[i] = p / SIMPLE_PRESSURE_SCALE
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _forces_and_list(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size,
                      dims, e_cut, velocity, pressure, near, near_affinity, nbr, nbr_count):
     _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, order, near, near_affinity)
@@ -183,7 +178,7 @@ def _forces_and_list(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
         nbr_count[i] = c
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(parallel=True, cache=True, nogil=True)
 def _list(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims,
           e_cut, velocity, pressure, near, near_affinity, nbr, nbr_count):
     _gather(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, order, near, near_affinity)
@@ -193,7 +188,7 @@ def _list(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, sta
         nbr_count[i] = c
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _large_agents(n, start, order, lo, size, dims, e_cut, with_forces, with_list, velocity, pressure, near,
                   near_affinity, nbr, nbr_count):
     """The pairs of the few agents that reach farther than ``e_cut`` (an MSC among tumour
@@ -305,7 +300,7 @@ def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
                   near_affinity, nbr, nbr_count)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def ordinary_extent(radius, rel_max_adh):
     """(e_cut, e_max): the extent max(r, rel r) up to which agents are scanned as ordinary,
     and the largest.

@@ -6,7 +6,7 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def build_grid(pos, n, lo, size, dims):
     """Bin the first ``n`` positions into a grid of ``dims`` bins of edge ``size`` from ``lo``.
 
@@ -40,7 +40,7 @@ def build_grid(pos, n, lo, size, dims):
     return counts, order, bin_of
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def bounds(pos, n, lo, hi):
     """The box the first ``n`` positions occupy, within [lo, hi] (``lo``, ``hi`` when n = 0).
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from ..model import Model
-from . import population, rng
+from . import population, rng, threads
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
 from .arrivals import arrival_sites, poisson
 from .diffusion import DiffusionSolver, douglas_substeps
@@ -20,15 +19,11 @@ from .rules import apply_rules, compile_rules
 from .secretion import compose_sources
 from .standard import standard_schedule
 from .support import check_memory, not_simulated
+from .threads import set_threads  # noqa: F401  (tropism.set_threads, run_model)
 from .vessels import exchange_maps, exchange_rate, merge_maps
 
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
 _INTERACTION_PARAMETERS = ("attack", "phag_live", "fusion", "phag_apoptotic", "phag_necrotic", "phag_other_dead")
-
-
-#: Below both sizes a step runs on one thread (measured: 2-core machine, growth_2d case).
-SERIAL_AGENTS = 3000
-SERIAL_VOXELS = 8000
 
 
 class TissueSolver:
@@ -229,6 +224,8 @@ class TissueSolver:
         if self._nbr.shape[0] < n:
             self._nbr = np.empty((a.capacity, self._nbr.shape[1]), dtype=np.int32)
             self._nbr_count = np.zeros(a.capacity, dtype=np.int64)
+        if with_forces and threads.take_forces_ahead(self, with_list):  # computed beside the last diffusion
+            return self._nbr, self._nbr_count
         grid = self._grid()
         while True:
             neighbour_forces(n, a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0],
@@ -280,17 +277,8 @@ class TissueSolver:
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""
-        threads = numba.get_num_threads()
-        small = self.agents.n < SERIAL_AGENTS and self.mesh.n_voxels * max(self.n_substrates, 1) < SERIAL_VOXELS
-        if small and threads > 1:
-            # a small tissue gains nothing from threads, and on a busy machine every parallel
-            # launch can wait a scheduler slice for its second thread; results are identical
-            numba.set_num_threads(1)
-        try:
+        with threads.for_step(self):  # how many threads, and what a second one does (tissue/threads.py)
             self._step()
-        finally:
-            if small and threads > 1:
-                numba.set_num_threads(threads)
 
     def _step(self) -> None:
         sch = self.schedule
@@ -305,6 +293,7 @@ class TissueSolver:
             sch.run("mechanics", self)
         sch.run("exchange", self)
         self.scratch.clear()
+        threads.start_forces_ahead(self)  # the next step's forces beside these diffusion steps
         if self.n_substrates:
             sch.run_diffusion(self, self.diffusion_per_mechanics - 1)
         self.mechanics_step += 1
@@ -594,10 +583,3 @@ class TissueSolver:
         codes[st == NECROTIC_SWELLING] = 101
         codes[st == NECROTIC_LYSED] = 102
         return codes
-
-
-def set_threads(threads: int | None) -> int:
-    """Set the kernel thread count (None: all cores); returns the count in use."""
-    if threads is not None:
-        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    return numba.get_num_threads()
