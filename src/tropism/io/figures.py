@@ -2,7 +2,7 @@
 
 Drawn with Matplotlib's object API on an Agg canvas (no display, no pyplot state, the
 global backend is left alone), and written atomically (PNG rendered in memory, then
-:func:`tropism.io.physicell_output.atomic_write_bytes`).
+:func:`tropism.files.atomic_write_bytes`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from matplotlib.collections import EllipseCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from tropism.io.physicell_output import atomic_write_bytes, list_full_saves, read_full_save
+from tropism.files import atomic_write_bytes
+from tropism.io.physicell_output import list_full_saves, read_full_save
 from tropism.io.populations import read_populations
 
 __all__ = ["snapshot_png", "population_figure", "cells_over_time_figure", "BackgroundDrawer"]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write_bytes
 from ..tissue.agents import APOPTOTIC, LIVE
 from .checkpoint import write_checkpoint
-from .physicell_output import atomic_write_bytes, write_full_save
+from .physicell_output import write_full_save
 from .populations import PopulationLog
 
 
