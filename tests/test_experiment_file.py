@@ -159,3 +159,19 @@ def test_tropism_check_reads_a_scenario(tmp_path):
                        timeout=120)
     assert r.returncode == 2 and "tumour.line" in r.stderr and "did you mean 'U87'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_every_mistake_of_a_short_file_comes_in_one_report(tmp_path):
+    # four mistakes of shape and two of library names: one run names all six
+    p = tmp_path / "short.toml"
+    p.write_text('[host]\nspecies = "mose"\nimmnue = "nude"\n[tumour]\nline = "U78"\nsite = "brain"\ncells = -3\n'
+                 '[[treatment]]\nproduct = "msc"\nsource = "bonemarrow"\ndose = 1e5\nroute = "iv"\n'
+                 '[simulation]\nduration_h = -1\n')
+    with pytest.raises(TropismInputError) as exc:
+        load_and_check(p)
+    text = str(exc.value)
+    assert text.startswith("6 problems")
+    for words in ("host.species", "did you mean 'immune'", "tumour.cells", "simulation.duration_h",
+                  "did you mean 'U87'", "did you mean 'bone_marrow'"):
+        assert words in text, words
+    assert all(e.file == str(p) for e in exc.value.errors)

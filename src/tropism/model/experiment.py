@@ -243,37 +243,43 @@ def _location(loc: tuple) -> str:
 
 
 def experiment_from_dict(data: dict, file: str | None = None) -> Experiment:
-    """Validate a scenario given as a dict; the first problem becomes one TropismInputError."""
+    """Validate a scenario given as a dict; every problem of it comes in one report
+    (:class:`~tropism.errors.TropismInputErrors` when there are several)."""
+    from ..errors import raise_all
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        field = _location(loc)
-        msg, allowed = e["msg"], None
-        ctx = e.get("ctx") or {}
-        err = ctx.get("error")
-        if isinstance(err, _AtField):
-            top = err.field.split(".")[0].split("[")[0]
-            where = err.field if top in Experiment.model_fields or not loc else f"{field}.{err.field}"
-            raise TropismInputError(str(err), file=file, field=where, value=err.value) from None
-        if e["type"] == "extra_forbidden":
-            names = _fields_at(loc)
-            msg = f"unknown field{_near(loc[-1], names)}"
-            allowed = ", ".join(names) or None
-        elif e["type"] == "missing":
-            msg = "required field missing"
-        elif e["type"] == "literal_error":
-            allowed = str(ctx.get("expected", ""))
-            msg = "value not allowed" + _near(e.get("input"), [s.strip(" '") for s in allowed.split(",")])
-        elif e["type"] == "value_error":
-            msg = str(err) if err is not None else msg
-        elif any(k in ctx for k in ("gt", "ge", "lt", "le")):
-            allowed = ", ".join(f"{k} {v}" for k, v in ctx.items())
-        value = e.get("input") if e["type"] != "missing" else None
-        if isinstance(value, dict):
-            value = None
-        raise TropismInputError(msg, file=file, field=field, value=value, allowed=allowed) from None
+        raise_all([_error(e, file) for e in exc.errors()])
+
+
+def _error(e: dict, file: str | None) -> TropismInputError:
+    """One pydantic error as the message a user reads (file, field, value, what is allowed)."""
+    loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    field = _location(loc)
+    msg, allowed = e["msg"], None
+    ctx = e.get("ctx") or {}
+    err = ctx.get("error")
+    if isinstance(err, _AtField):
+        top = err.field.split(".")[0].split("[")[0]
+        where = err.field if top in Experiment.model_fields or not loc else f"{field}.{err.field}"
+        return TropismInputError(str(err), file=file, field=where, value=err.value)
+    if e["type"] == "extra_forbidden":
+        names = _fields_at(loc)
+        msg = f"unknown field{_near(loc[-1], names)}"
+        allowed = ", ".join(names) or None
+    elif e["type"] == "missing":
+        msg = "required field missing"
+    elif e["type"] == "literal_error":
+        allowed = str(ctx.get("expected", ""))
+        msg = "value not allowed" + _near(e.get("input"), [s.strip(" '") for s in allowed.split(",")])
+    elif e["type"] == "value_error":
+        msg = str(err) if err is not None else msg
+    elif any(k in ctx for k in ("gt", "ge", "lt", "le")):
+        allowed = ", ".join(f"{k} {v}" for k, v in ctx.items())
+    value = e.get("input") if e["type"] != "missing" else None
+    if isinstance(value, dict):
+        value = None
+    return TropismInputError(msg, file=file, field=field, value=value, allowed=allowed)
 
 
 def load_experiment(path: str | Path) -> Experiment:

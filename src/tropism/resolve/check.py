@@ -14,7 +14,7 @@ import difflib
 from pathlib import Path
 
 from ..errors import TropismInputError, raise_all
-from ..model.experiment import Experiment, load_experiment
+from ..model.experiment import Experiment
 from .tables import load_mechanisms
 
 #: immune statuses that accept a xenograft from another species
@@ -132,8 +132,46 @@ def check_experiment(e: Experiment, file: str | None = None, catalogue=None) -> 
     raise_all(errors)
 
 
+def _names_in_raw(data: dict, file: str | None) -> list[TropismInputError]:
+    """Library names a file gives (tumour line, MSC sources, drugs) checked on the raw table, so
+    that a file whose shape is also wrong hears about them in the same report."""
+    from ..body.model import molecule_parameters
+    from ..library import load_catalogue
+    cat = load_catalogue()
+    out = []
+    tumour = data.get("tumour") if isinstance(data.get("tumour"), dict) else {}
+    lines = cat.entities("cell_lines")
+    if isinstance(tumour.get("line"), str) and tumour["line"] not in lines:
+        out.append(TropismInputError("unknown tumour line", file=file, field="tumour.line", value=tumour["line"],
+                                     allowed=allowed(tumour["line"], lines)))
+    species = (data.get("host") or {}).get("species", "mouse") if isinstance(data.get("host"), dict) else "mouse"
+    for i, t in enumerate(data.get("treatment") or []):
+        if not isinstance(t, dict):
+            continue
+        src = t.get("source")
+        if t.get("product") == "msc" and isinstance(src, str) and src not in cat.entities("msc_sources"):
+            out.append(TropismInputError("unknown MSC source", file=file, field=f"treatment[{i}].source", value=src,
+                                         allowed=allowed(src, cat.entities("msc_sources"))))
+        if t.get("product") == "drug" and isinstance(t.get("name"), str) and species in ("mouse", "rat", "human"):
+            try:
+                molecule_parameters(t["name"], species)
+            except TropismInputError as exc:
+                out.append(TropismInputError(exc.message, file=file, field=f"treatment[{i}].name", value=t["name"],
+                                             allowed=exc.allowed))
+    return out
+
+
 def load_and_check(path: str | Path) -> Experiment:
-    """Read a scenario file and check it against the library."""
-    e = load_experiment(path)
+    """Read a scenario file and check it against the library; every problem of the file, of its
+    shape and of the names it takes from the library, comes in one report."""
+    from ..files import read_toml
+    from ..model.experiment import experiment_from_dict
+    data = read_toml(path, "scenario file")
+    try:
+        e = experiment_from_dict(data, file=str(path))
+    except TropismInputError as exc:
+        found = list(getattr(exc, "errors", [exc]))
+        seen = {x.field for x in found}
+        raise_all(found + [x for x in _names_in_raw(data, str(path)) if x.field not in seen])
     check_experiment(e, file=str(path))
     return e
