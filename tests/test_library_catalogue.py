@@ -86,3 +86,56 @@ def test_the_model_reference_page_is_not_stale():
     from tropism.io.model_reference import render
     page = Path(__file__).resolve().parents[1] / "docs" / "model-reference.md"
     assert page.read_text(encoding="utf-8") == render(), "run: tropism reference (docs/model-reference.md is stale)"
+
+
+def test_every_parameter_says_which_code_reads_it_and_that_code_does():
+    # a parameter marked as read must appear in the module named (by its name, or for a
+    # secretion rate by the name pattern that module parses); the rest say why they are not read
+    import importlib
+    import inspect
+
+    from tropism.library import parameter_definitions
+    for table, defs in parameter_definitions().items():
+        for name, d in defs.items():
+            rb = d.get("read_by", "")
+            assert rb, f"{table}.{name}: no read_by"
+            if rb.startswith("not read"):
+                continue
+            module = rb.split(" ")[0].split(":")[0]
+            target = module.rsplit(".", 1)
+            try:
+                src = inspect.getsource(importlib.import_module(module))
+            except ModuleNotFoundError:  # a function of a module
+                src = inspect.getsource(getattr(importlib.import_module(target[0]), target[1]))
+            pattern = "pg_per_1e6_cells_per_24h" if name.endswith("pg_per_1e6_cells_per_24h") else None
+            if "carries" in rb:  # read through library rows that name it
+                from tropism.library import load_rules
+                from tropism.resolve.tables import load_mechanisms
+                named = [r.applies_to for r in load_rules()] + [b.requires for b in load_mechanisms().blockades.values()]
+                assert any(name in x for x in named), f"{table}.{name}: no library row reads it"
+                continue
+            assert name in src or (pattern and pattern in src), f"{table}.{name}: {module} does not read it"
+
+
+def test_every_registry_behaviour_names_an_operation_of_the_schedule_and_a_kernel_that_exists():
+    import importlib
+
+    from tropism.tissue.registry import BEHAVIOURS, MECHANISMS
+    from tropism.tissue.standard import standard_schedule
+    from tropism.model import Model
+    ops = {op.name for ops in standard_schedule(Model()).operations.values() for op in ops}
+    ops |= {"windows", "irradiate", "vessels", "arrivals", "departures", "conversions"}  # added when a model uses them
+    for kind, entry in list(BEHAVIOURS.items()) + [(k, type("E", (), {"operation": v[0], "kernel": v[1],
+                                                                       "note": ""})) for k, v in MECHANISMS.items()]:
+        if entry.note:
+            continue
+        assert entry.operation in ops, (kind, entry.operation)
+        first = entry.kernel.split(" ")[0]
+        if first.startswith("tissue."):
+            mod, fn = first.rsplit(".", 1)
+            assert hasattr(importlib.import_module(f"tropism.{mod}"), fn), (kind, first)
+        else:  # a method of the solver or the diffusion solver
+            from tropism.tissue.diffusion import DiffusionSolver
+            from tropism.tissue.solver import TissueSolver
+            cls, fn = first.split(".")
+            assert hasattr({"TissueSolver": TissueSolver, "DiffusionSolver": DiffusionSolver}[cls], fn), (kind, first)

@@ -108,7 +108,7 @@ def test_the_body_rows_pass_and_the_command_writes_its_tables(tmp_path):
     with open(tmp_path / "summary.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert {x["id"] for x in rows} == {"P04", "P13", "P14"}
-    assert set(rows[0]) == {"id", "criterion", "value", "pass"} and all(x["pass"] == "True" for x in rows)
+    assert set(rows[0]) == {"id", "criterion", "value", "spread", "pass"} and all(x["pass"] == "True" for x in rows)
     report = (tmp_path / "report.md").read_text()
     assert "| target | range | model | pass |" in report and "T01" in report
 

@@ -39,10 +39,25 @@ class SignalEntry:
 
 @dataclass(frozen=True)
 class BehaviourEntry:
-    """The agent parameter one behaviour kind sets; ``note`` set: nothing reads it here."""
+    """The agent parameter one behaviour kind sets, and the operation and kernel that act on it
+    (``docs/model-reference.md`` maps every library rule through them); ``note`` set: nothing
+    reads it here."""
 
     parameter: str
     note: str = ""
+    operation: str = ""
+    kernel: str = ""
+
+
+_SOURCES = ("diffuse", "tissue.secretion.compose_sources -> DiffusionSolver.step_with_sources")
+_DEATH = ("death_cycle", "tissue.phenotype.death_and_cycle")
+_MOTION = ("motility", "tissue.mechanics.motility")
+_FORCES = ("neighbours", "tissue.mechanics.neighbour_forces")
+_CONTACT = ("interactions", "tissue.interactions.interact")
+
+
+def _b(parameter: str, where: tuple[str, str], note: str = "") -> BehaviourEntry:
+    return BehaviourEntry(parameter, note, where[0], where[1])
 
 
 def _contacts(solver, rows):
@@ -93,40 +108,51 @@ SIGNALS: dict[str, SignalEntry] = {
 }
 
 BEHAVIOURS: dict[str, BehaviourEntry] = {
-    "cycle_entry": BehaviourEntry("cycle_rate"),
-    "exit_phase": BehaviourEntry("cycle_rate"),
-    "apoptosis": BehaviourEntry("apoptosis_rate"),
-    "necrosis": BehaviourEntry("necrosis_rate"),
-    "migration_speed": BehaviourEntry("speed"),
-    "migration_bias": BehaviourEntry("bias"),
-    "persistence_time": BehaviourEntry("persistence"),
-    "chemotactic_response": BehaviourEntry("chemo_sens"),
-    "secretion": BehaviourEntry("secretion"),
-    "secretion_target": BehaviourEntry("secretion_target"),
-    "uptake": BehaviourEntry("uptake"),
-    "export": BehaviourEntry("export"),
-    "adhesion": BehaviourEntry("adhesion"),
-    "repulsion": BehaviourEntry("repulsion"),
-    "relative_max_adhesion_distance": BehaviourEntry("rel_max_adh"),
-    "adhesive_affinity": BehaviourEntry("affinity"),
-    "bm_adhesion": BehaviourEntry("bm_adhesion", note="no basement membrane is simulated"),
-    "bm_repulsion": BehaviourEntry("bm_repulsion", note="no basement membrane is simulated"),
-    "attachment_elastic_constant": BehaviourEntry("elastic_constant"),
-    "phagocytose_apoptotic": BehaviourEntry("phag_apoptotic"),
-    "phagocytose_necrotic": BehaviourEntry("phag_necrotic"),
-    "phagocytose_other_dead": BehaviourEntry("phag_other_dead"),
-    "phagocytose": BehaviourEntry("phag_live"),
-    "attack": BehaviourEntry("attack"),
-    "fuse": BehaviourEntry("fusion"),
-    "transform": BehaviourEntry("transform"),
-    "immunogenicity": BehaviourEntry("immunogenicity"),
-    "attack_damage_rate": BehaviourEntry("attack_damage_rate"),
-    "attack_duration": BehaviourEntry("attack_duration"),
-    "damage_rate": BehaviourEntry("damage_rate"),
-    "damage_repair_rate": BehaviourEntry("damage_repair_rate"),
-    "is_movable": BehaviourEntry("is_movable"),
-    "intravasation": BehaviourEntry("intravasation"),
-    "custom": BehaviourEntry("custom"),
+    "cycle_entry": _b("cycle_rate", _DEATH),
+    "exit_phase": _b("cycle_rate", _DEATH),
+    "apoptosis": _b("apoptosis_rate", _DEATH),
+    "necrosis": _b("necrosis_rate", _DEATH),
+    "migration_speed": _b("speed", _MOTION),
+    "migration_bias": _b("bias", _MOTION),
+    "persistence_time": _b("persistence", _MOTION),
+    "chemotactic_response": _b("chemo_sens", _MOTION),
+    "secretion": _b("secretion", _SOURCES),
+    "secretion_target": _b("secretion_target", _SOURCES),
+    "uptake": _b("uptake", _SOURCES),
+    "export": _b("export", _SOURCES),
+    "adhesion": _b("adhesion", _FORCES),
+    "repulsion": _b("repulsion", _FORCES),
+    "relative_max_adhesion_distance": _b("rel_max_adh", _FORCES),
+    "adhesive_affinity": _b("affinity", _FORCES),
+    "bm_adhesion": _b("bm_adhesion", ("", ""), note="no basement membrane is simulated"),
+    "bm_repulsion": _b("bm_repulsion", ("", ""), note="no basement membrane is simulated"),
+    "attachment_elastic_constant": _b("elastic_constant", ("interactions", "tissue.mechanics.spring_velocities")),
+    "phagocytose_apoptotic": _b("phag_apoptotic", _CONTACT),
+    "phagocytose_necrotic": _b("phag_necrotic", _CONTACT),
+    "phagocytose_other_dead": _b("phag_other_dead", _CONTACT),
+    "phagocytose": _b("phag_live", _CONTACT),
+    "attack": _b("attack", _CONTACT),
+    "fuse": _b("fusion", _CONTACT),
+    "transform": _b("transform", ("transform", "tissue.population.transform")),
+    "immunogenicity": _b("immunogenicity", _CONTACT),
+    "attack_damage_rate": _b("attack_damage_rate", _CONTACT),
+    "attack_duration": _b("attack_duration", _CONTACT),
+    "damage_rate": _b("damage_rate", ("damage", "tissue.standard.damage")),
+    "damage_repair_rate": _b("damage_repair_rate", ("damage", "tissue.standard.damage")),
+    "is_movable": _b("is_movable", ("positions", "tissue.mechanics.update_positions")),
+    "intravasation": _b("intravasation", ("departures", "TissueSolver.remove_departures")),
+    "custom": _b("custom", ("rules", "tissue.rules.apply_rules")),
+}
+
+#: model-level mechanisms (not rule behaviours): what runs them
+MECHANISMS: dict[str, tuple[str, str]] = {
+    "vessel exchange (oxygen, drugs)": ("diffuse", "tissue.vessels.exchange_maps -> DiffusionSolver.step_with_sources"),
+    "angiogenesis and vessel regression": ("vessels", "tissue.angiogenesis.step_density"),
+    "signal blockade": ("rules", "tissue.rules.apply_rules (a term's signal x what the blockade leaves)"),
+    "behaviour scaling in a time window": ("windows", "tissue.standard.windows"),
+    "irradiation (linear-quadratic)": ("irradiate", "tissue.standard.irradiate -> population.start_death"),
+    "arrivals from the body": ("arrivals", "TissueSolver.add_arrivals"),
+    "cell-catalysed conversion": ("conversions", "tissue.reactions.convert"),
 }
 
 
