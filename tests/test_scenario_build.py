@@ -250,7 +250,10 @@ def _msc_drift(blocked: bool, seed: int) -> float:
     pos = np.column_stack([rng.uniform(-60, 60, 80), rng.uniform(-200, 200, 80), np.zeros(80)])
     ivs = [Intervention(kind="block_signal", target="sdf1", cell_types=["msc_bone_marrow"], efficacy=1.0,
                         source="test")] if blocked else []
-    m = m.model_copy(update={"substrates": subs, "arrivals": [], "interventions": ivs,
+    # the MSCs' own CXCL12 would pile up where they sit (no diffusion here): the fixed gradient alone
+    types = [c.model_copy(update={"secretion": {k: v.model_copy(update={"net_export_rate": 0.0})
+                                                for k, v in c.secretion.items()}}) for c in m.cell_types]
+    m = m.model_copy(update={"substrates": subs, "arrivals": [], "interventions": ivs, "cell_types": types,
                              "initial_cells": InitialCells(positions=pos, types=np.zeros(80, dtype=np.int64))})
     s = TissueSolver(m, seed=seed)
     x = s.mesh.centers()[:, 0].reshape(s.fields.shape[1:])

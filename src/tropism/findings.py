@@ -36,13 +36,12 @@ the same for every arm and every finding: a finding can name no parameter.
 from __future__ import annotations
 
 import copy
-import difflib
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import TropismInputError
+from .errors import TropismInputError, did_you_mean
 from .files import read_toml
 
 #: where the library's own findings live
@@ -113,8 +112,7 @@ class Finding(_Strict):
         for c in self.criterion:
             for n in (c.numerator, c.denominator, c.arm, *c.arms):
                 if n and n not in names:
-                    near = difflib.get_close_matches(n, names, n=1)
-                    hint = f"; did you mean {near[0]!r}?" if near else ""
+                    hint = f"; {did_you_mean(n, names)}" if did_you_mean(n, names) else ""
                     raise ValueError(f"criterion names an unknown arm {n!r}{hint} (arms: {', '.join(names)})")
             if c.kind == "ratio" and not (c.numerator and c.denominator):
                 raise ValueError("a ratio criterion needs numerator and denominator arms")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import TropismInputError
+from ..errors import TropismInputError, did_you_mean
 from ..files import read_toml
 from .library import ORGANS, load_conditions
 
@@ -153,8 +152,7 @@ class Scenario(_Strict):
         known = load_conditions()
         for c in value:
             if c not in known:
-                near = difflib.get_close_matches(c, list(known), n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                hint = f" ({did_you_mean(c, known)})" if did_you_mean(c, known) else ""
                 raise ValueError(f"unknown host condition {c!r}{hint}; allowed: {', '.join(sorted(known))}")
         if len(set(value)) != len(value):
             raise ValueError("a host condition is listed twice")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 import math
 import tomllib
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from ..errors import TropismInputError
+from ..errors import TropismInputError, allowed_with_hint
 
 #: the parameter tables, one CSV each under ``library/tissue``
 TABLES = ("cell_lines", "msc_sources", "substrates")
@@ -102,9 +101,7 @@ class Catalogue:
 
 
 def _allowed(name: str, names) -> str:
-    names = list(names)
-    near = difflib.get_close_matches(str(name), names, n=1)
-    return (f"did you mean {near[0]!r}? " if near else "") + ", ".join(names)
+    return allowed_with_hint(name, names)
 
 
 @lru_cache(maxsize=1)

@@ -13,13 +13,12 @@ misspelt field name gets "did you mean".
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import TropismInputError
+from ..errors import TropismInputError, did_you_mean
 from ..files import read_toml
 
 SPECIES = ("mouse", "rat", "human")
@@ -40,8 +39,8 @@ class _AtField(ValueError):
 
 
 def _near(name, names) -> str:
-    near = difflib.get_close_matches(str(name), list(names), n=1)
-    return f" (did you mean {near[0]!r}?)" if near else ""
+    hint = did_you_mean(name, names)
+    return f" ({hint})" if hint else ""
 
 
 class _Section(BaseModel):

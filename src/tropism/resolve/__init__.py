@@ -116,6 +116,7 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
         A scenario (it is checked first).
     """
     import numpy as np
+    from ..geometry import sphere_radius
     from ..library import load_catalogue, load_defaults, load_rules
     from ..model import Model
     from ..model.domain import Domain, RunOptions, SaveOptions
@@ -146,7 +147,7 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
 
     cells = InitialCells()
     if e.tumour is not None:
-        spacing = (types[0].volume.total * 6 / np.pi) ** (1 / 3)
+        spacing = 2.0 * float(sphere_radius(types[0].volume.total))
         fill = ball if three_d else disc
         if e.tumour.radius_um is not None:
             pos = fill(min(e.tumour.radius_um, half - sim.voxel_um), spacing)

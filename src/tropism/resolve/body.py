@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TropismInputError
+from ..geometry import sphere_radius, sphere_volume
 from .tables import load_mechanisms
 from .tissue import molecule, number, record
 
@@ -67,9 +68,9 @@ def body_scenarios(e, tnf_half_max: float) -> list:
         if t.side:
             sc["route"]["side"] = t.side
         if e.tumour is not None:
-            r_um = e.tumour.radius_um or 0.5 * (e.tumour.cells * 2494.0 * 6 / np.pi) ** (1 / 3)
+            r_um = e.tumour.radius_um or float(sphere_radius(e.tumour.cells * 2494.0))
             sc["tumour"] = {"site": mech.sites[e.tumour.site].body_site,
-                            "volume_mm3": max(4 / 3 * np.pi * (r_um / 1000) ** 3, 1e-3),
+                            "volume_mm3": max(float(sphere_volume(r_um / 1000)), 1e-3),
                             "hemisphere": e.tumour.hemisphere}
         vaso = [iv.factor for iv in e.intervention if iv.kind == "vasodilator"]
         if vaso:

@@ -10,10 +10,9 @@ accepted and ignored).
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
-from ..errors import TropismInputError, raise_all
+from ..errors import TropismInputError, allowed_with_hint, raise_all
 from ..model.experiment import Experiment
 from .tables import load_mechanisms
 
@@ -23,9 +22,7 @@ XENO_HOSTS = ("nude", "scid", "nsg")
 
 def allowed(name, names) -> str:
     """The allowed names, with the nearest one first as "did you mean"."""
-    names = list(names)
-    near = difflib.get_close_matches(str(name), names, n=1)
-    return (f"did you mean {near[0]!r}? " if near else "") + ", ".join(names)
+    return allowed_with_hint(name, names)
 
 
 def carries(cat, line: str, parameter: str) -> bool:

@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from ..errors import TropismInputError
+from ..geometry import HEXAGONAL_AREA_PER_POINT, sphere_volume_from_diameter
 from ..units import uptake_from_consumption
 from .check import carries
 from .tables import load_mechanisms
@@ -65,9 +66,10 @@ def prior(default: dict, prov: dict, path: str) -> float:
     return float(default["value"])
 
 
-def sphere_volume(d_um: float) -> float:
-    """Volume (µm³) of a sphere of diameter ``d_um``."""
-    return float(np.pi / 6 * d_um ** 3)
+
+
+def _sphere(d_um: float) -> float:
+    return float(sphere_volume_from_diameter(d_um))
 
 
 def _volume(total: float):
@@ -85,7 +87,7 @@ def _rate(doubling_h: float) -> float:
 def disc(radius: float, spacing: float) -> np.ndarray:
     """Cell centres filling a disc (hexagonal packing), z = 0."""
     pts = []
-    dy = spacing * np.sqrt(3) / 2
+    dy = spacing * HEXAGONAL_AREA_PER_POINT
     n = int(radius // dy) + 1
     for j in range(-n, n + 1):
         y = j * dy
@@ -282,7 +284,7 @@ class TissueBuilder:
         doubling = number(cat, "cell_lines", line, "doubling_time_in_vitro_h", p, prov,
                           f"cell_types[{name}].cycle.links[0].rate", convert=_rate)
         vol = number(cat, "cell_lines", line, "cell_diameter_um", td["cell_volume_um3"], prov,
-                     f"cell_types[{name}].volume.total", convert=sphere_volume)
+                     f"cell_types[{name}].volume.total", convert=_sphere)
         return CellType(name=name, id=0, cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0,
                                                                                             rate=doubling)]),
                         volume=_volume(vol), secretion=self._secretion("cell_lines", line, name,
@@ -293,7 +295,7 @@ class TissueBuilder:
         cat, prov, md = self.cat, self.prov, self.dflt["msc"]
         src = t.source
         vol = number(cat, "msc_sources", src, "diameter_um", md["cell_volume_um3"], prov,
-                     f"cell_types[{name}].volume.total", convert=sphere_volume)
+                     f"cell_types[{name}].volume.total", convert=_sphere)
         p = dict(md["doubling_time_h"], value=_rate(md["doubling_time_h"]["value"]), unit="1/min")
         cycle = number(cat, "msc_sources", src, "doubling_time_h", p, prov, f"cell_types[{name}].cycle.links[0].rate",
                        convert=_rate)
