@@ -432,6 +432,12 @@ class Simulation:
         if len(bodies) != len(links):
             raise TropismInputError("one link per body scenario", field="body, link", value=(len(bodies), len(links)),
                                     allowed="lists of the same length")
+        named = [lk.product_type for lk in links if lk.product_type]
+        if len(set(named)) != len(named):
+            # each product debits the cells of its type that arrive: two products of one type
+            # would each count the other's
+            raise TropismInputError("two body products arrive as the same cell type", field="link.product_type",
+                                    value=named, allowed="one cell type per product")
         self.model = model
         self.solver = TissueSolver(model, seed=seed)
         self.couplers = [_Coupler(self.solver, b, lk, k) for k, (b, lk) in enumerate(zip(bodies, links))]

@@ -340,11 +340,27 @@ def homing_figure(rows, path: str | os.PathLike, title: str = "") -> Path:
     left.set_ylabel("MSCs (cells, or cells per area)")
     left.set_title("tissue")
     left.legend(fontsize=7, frameon=False)
+    # the body's tumour holds what the tissue section does not: with the MSCs alive in the tissue
+    # it is the whole tumour's, never below zero (the body's part alone is an expected value that
+    # the tissue's sampled arrivals can overdraw by a few cells)
+    tissue = sorted((t, v) for q in series if q.startswith("msc_live:") for t, v in series[q])
+    by_time: dict = defaultdict(float)
+    for t, v in tissue:
+        by_time[t] += v
+    saved = sorted(by_time.items())
+
+    def in_tissue(t):
+        i = np.searchsorted([x for x, _ in saved], t, side="right") - 1
+        return saved[i][1] if i >= 0 else 0.0
     for q in sorted(series):
         if q.startswith("body_viable:"):
             t, v = zip(*series[q])
+            organ = q.split(":", 1)[1]
+            if organ == "tumour" and saved:
+                v = [x + in_tissue(ti) for ti, x in zip(t, v)]
+                organ = "tumour (body + tissue)"
             if max(v) > 0:
-                right.plot(t, [max(x, 1e-3) for x in v], label=q.split(":", 1)[1])
+                right.plot(t, [max(x, 1e-3) for x in v], label=organ)
     right.set_yscale("log")
     right.set_xlabel("time (h)")
     right.set_ylabel("viable cells")

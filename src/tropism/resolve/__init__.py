@@ -39,13 +39,15 @@ class Resolved:
     """
 
     def __init__(self, experiment, model, bodies, links, roles=None, hypoxic_mmHg=15.0, link_provenance=None,
-                 drugs=None):
+                 drugs=None, msc_of=None):
         self.experiment, self.model = experiment, model
         self.bodies, self.links = list(bodies), list(links)
         self.link_provenance = link_provenance or {}
         self.roles = roles or {"tumour": [], "msc": []}
         self.hypoxic_mmHg = hypoxic_mmHg
         self.drugs = drugs or {}
+        #: treatment index -> the MSC cell type it becomes
+        self.msc_of = msc_of or {}
 
     @property
     def body(self):
@@ -57,8 +59,7 @@ class Resolved:
         out = []
         for i, t in enumerate(self.experiment.treatment):
             if t.product == "msc":
-                name = f"msc_{t.source}" + ("_primed" if t.primed else "")
-                out.append((name, "cells"))
+                out.append((self.msc_of.get(i, f"msc_{t.source}"), "cells"))
             elif t.product == "drug":
                 out.append((self.drugs.get(i, t.name), "mg"))
             else:
@@ -185,4 +186,4 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
     return Resolved(e, model, bodies, lks, roles, float(hyp.value) if hyp is not None else 15.0, link_prov,
-                    drugs=b.drugs)
+                    drugs=b.drugs, msc_of=b.msc_of)

@@ -324,10 +324,13 @@ class TissueBuilder:
             if t.product != "msc":
                 continue
             name = f"msc_{t.source}" + ("_primed" if t.primed else "")
+            if name in self.entity:
+                # a second treatment of the same cells is its own type: each body product counts
+                # the cells it sends and they arrive by its own route
+                name = f"{name}_{i}"
             self.msc_of[i] = name
-            if name not in self.entity:
-                self.entity[name] = t.source
-                self.roles["msc"].append(name)
+            self.entity[name] = t.source
+            self.roles["msc"].append(name)
 
     # -- mechanisms -----------------------------------------------------------------------------
     def _left(self, role: str, pathway: str) -> float:
