@@ -57,7 +57,7 @@ def run_once(scenario: Path, hours: float, clocks: tuple, seed: int,
         ts = TimeSeries(Path(tmp), model, resolved.roles["tumour"], resolved.roles["msc"], resolved.hypoxic_mmHg,
                         png=False, title=resolved.experiment.title)
         pressure = _Pressure()
-        run_model(model, tmp, seed=seed, threads=threads, png=False, body=resolved.body, link=resolved.link,
+        run_model(model, tmp, seed=seed, threads=threads, png=False, body=resolved.bodies or None, link=resolved.links or None,
                   extra_recorders=[ts, pressure])
     end = max(t for t, *_ in ts.rows)
     last: dict[str, float] = {}

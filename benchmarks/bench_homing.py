@@ -46,8 +46,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ts = TimeSeries(Path(tmp), model, resolved.roles["tumour"], resolved.roles["msc"], resolved.hypoxic_mmHg,
                         png=False, title=resolved.experiment.title)
-        summary = run_model(model, tmp, threads=a.threads, png=False, progress=progress, body=resolved.body,
-                            link=resolved.link, extra_recorders=[ts])
+        summary = run_model(model, tmp, threads=a.threads, png=False, progress=progress,
+                            body=resolved.bodies or None, link=resolved.links or None, extra_recorders=[ts])
         homed = [r for r in ts.rows if r[1].startswith("msc_in_tumour")]
     total = time.perf_counter() - t0
     print(f"total: {a.days:g} simulated days in {total:.1f} s wall ({summary.agents:,} agents at the end, "
