@@ -354,14 +354,13 @@ class TissueBuilder:
 
     def rules(self, subs):
         """The library's rule rows for every type they apply to, with fold responses read."""
-        from ..model.rules import Rule
+        from ..model.rules import Rule, resolve_signal
         out = []
         for r in self.lib_rules:
             for type_name in self.roles.get(r.cell_type, []):
                 if not self._applicable(r, type_name):
                     continue
-                if r.signal not in subs and r.signal not in ("pressure", "volume", "damage", "dead") and \
-                        not r.signal.startswith("contact"):
+                if resolve_signal(r.signal, subs, list(self.entity), []) is None:
                     continue  # a factor no cell in this scenario makes: the rule would read 0
                 beh_sub = _behaviour_substrate(r.behaviour)
                 if beh_sub and beh_sub not in subs:
