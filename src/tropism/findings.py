@@ -73,6 +73,10 @@ class Criterion(_Strict):
     readout: str = Field("", description="what it compares; default: the finding's readout")
     numerator: str = ""
     denominator: str = ""
+    #: a ratio of effects: each side relative to its own control arm (a surviving fraction is
+    #: the treated arm over the same cells untreated)
+    numerator_control: str = ""
+    denominator_control: str = ""
     arm: str = ""
     arms: list[str] = Field(default_factory=list)
     op: Literal["<=", ">=", "<", ">"] = ">="
@@ -82,7 +86,9 @@ class Criterion(_Strict):
     def describe(self) -> str:
         of = f" ({self.readout})" if self.readout else ""
         if self.kind == "ratio":
-            return f"{self.numerator} / {self.denominator} {self.op} {self.value:g}{of}"
+            num = f"({self.numerator} / {self.numerator_control})" if self.numerator_control else self.numerator
+            den = f"({self.denominator} / {self.denominator_control})" if self.denominator_control else self.denominator
+            return f"{num} / {den} {self.op} {self.value:g}{of}"
         if self.kind == "each":
             return f"each of {', '.join(self.arms) if self.arms else 'the arms'} {self.op} {self.value:g}"
         if self.kind == "equals":
@@ -110,7 +116,7 @@ class Finding(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"arm names must differ (got {names})")
         for c in self.criterion:
-            for n in (c.numerator, c.denominator, c.arm, *c.arms):
+            for n in (c.numerator, c.denominator, c.numerator_control, c.denominator_control, c.arm, *c.arms):
                 if n and n not in names:
                     hint = f"; {did_you_mean(n, names)}" if did_you_mean(n, names) else ""
                     raise ValueError(f"criterion names an unknown arm {n!r}{hint} (arms: {', '.join(names)})")

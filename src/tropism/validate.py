@@ -158,8 +158,14 @@ def _compare(x: float, op: str, y: float) -> bool:
 def judge(c: Criterion, row: RowResult) -> tuple[float | str, bool]:
     """A criterion's value and whether it holds."""
     if c.kind == "ratio":
-        den = row.median(c.denominator, c.readout)
-        v = row.median(c.numerator, c.readout) / den if den else float("inf")
+        def side(arm, control):
+            m = row.median(arm, c.readout)
+            if not control:
+                return m
+            base = row.median(control, c.readout)
+            return m / base if base else float("inf")
+        den = side(c.denominator, c.denominator_control)
+        v = side(c.numerator, c.numerator_control) / den if den else float("inf")
         return v, bool(np.isfinite(v)) and _compare(v, c.op, float(c.value))
     if c.kind == "each":
         arms = c.arms or list(row.values)
@@ -181,7 +187,14 @@ def spread(c: Criterion, row: RowResult) -> str:
     seed) for a ratio, each arm's range for ``each``; "" where it has none."""
     if c.kind == "ratio":
         vals = row.by_readout[c.readout] if c.readout else row.values
-        num, den = dict(vals[c.numerator]), dict(vals[c.denominator])
+
+        def per_seed(arm, control):
+            a = dict(vals[arm])
+            if not control:
+                return a
+            b = dict(vals[control])
+            return {k: a[k] / b[k] for k in a if k in b and b[k]}
+        num, den = per_seed(c.numerator, c.numerator_control), per_seed(c.denominator, c.denominator_control)
         pairs = [num[k] / den[k] for k in num if k in den and den[k]]
         return f"{min(pairs):.3g}–{max(pairs):.3g} per seed" if pairs else ""
     if c.kind == "each":
