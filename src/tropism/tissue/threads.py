@@ -15,6 +15,10 @@ Three regimes, chosen per mechanics step by :func:`for_step`:
   step (:func:`start_forces_ahead`). The next step uses that result only if every input it
   was computed from is unchanged (:func:`take_forces_ahead`); otherwise, and after every
   phenotype step, it scans again itself. The diffusion kernels and the scan release the GIL.
+  Whether the second lane pays depends on the machine: with a free core it runs beside the
+  first; when every core is busy (other processes, or a drawing process) the lanes wait for
+  each other's time slices. :class:`LaneTuner` times windows of steps with one lane and with
+  two and keeps the faster, timing both again now and then.
 - **Small tissues** on one thread.
 
 Per-agent loops lighter than the neighbour scan (gather, motility) run serially below
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from contextlib import contextmanager
 
 #: Below both sizes a step runs on one thread (measured: 2-core machine, growth_2d case).
@@ -77,16 +82,62 @@ def for_step(solver):
     threads = numba.get_num_threads()
     n = solver.agents.n
     values = solver.mesh.n_voxels * max(solver.n_substrates, 1)
+    tuner = None
     lanes = two_lanes(n, values, threads)
+    if lanes:
+        tuner = solver.__dict__.get("_lane_tuner")
+        if tuner is None:
+            tuner = solver._lane_tuner = LaneTuner()
+        lanes = tuner.mode == 2
     small = n < SERIAL_AGENTS and values < SERIAL_VOXELS
     solver._forces_ahead_allowed = lanes
-    if (lanes or small) and threads > 1:
+    one = (tuner is not None or small) and threads > 1
+    if one:
         numba.set_num_threads(1)
+    t0 = time.perf_counter()
     try:
         yield
     finally:
-        if (lanes or small) and threads > 1:
+        if tuner is not None:
+            tuner.record(time.perf_counter() - t0)
+        if one:
             numba.set_num_threads(threads)
+
+
+class LaneTuner:
+    """Chooses, for a solver's small steps, one lane or two by timing both now and then.
+
+    Two lanes win on a machine with a free core and lose on one whose cores are all busy (the
+    lanes then wait for each other's time slices); both give the same numbers, so the choice
+    is made by the clock: a window of ``window`` steps in each mode, the faster (median step
+    time) kept for ``keep`` windows, then both timed again.
+    """
+
+    def __init__(self, window: int = 48, keep: int = 40) -> None:
+        self.window, self.keep = window, keep
+        self.mode = 2
+        self._probe = [2, 1]  # modes still to time in this round
+        self._times: list[float] = []
+        self._median = {1: None, 2: None}
+        self._left = 0  # windows left in the chosen mode
+
+    def record(self, seconds: float) -> None:
+        """Note one step's wall time in the current mode; switch modes when a window ends."""
+        self._times.append(seconds)
+        if len(self._times) < self.window:
+            return
+        times, self._times = sorted(self._times), []
+        if self._probe:
+            self._median[self._probe.pop(0)] = times[len(times) // 2]
+            if self._probe:
+                self.mode = self._probe[0]
+                return
+            self.mode = 1 if self._median[1] < self._median[2] else 2
+            self._left = self.keep
+            return
+        self._left -= 1
+        if self._left <= 0:
+            self._probe = [self.mode, 3 - self.mode]
 
 
 # ----------------------------------------------------------------------------- the second lane
