@@ -3,7 +3,7 @@
 For each model: tropism runs seeds 1-5 and is compared with PhysiCell's runs on the same files
 (tests/data/physicell/<model>.csv): live and dead counts per type at every save (PhysiCell
 mean ± sd, tropism median), the live-count AUC per type and each substrate's mean, with the
-pass criterion of tests/test_parity_samples.py. Usage::
+pass criterion of tests/parity/test_parity_samples.py. Usage::
 
     python benchmarks/bench_parity.py [MODEL ...] [--workers 2] [--every 2]
 """

@@ -10,6 +10,11 @@ import pytest
 
 from tropism.tissue.solver import set_threads
 
+#: this folder (tests/, with data/ and fixtures/) and the repository root: data paths that do not
+#: change when a test file moves between the package folders below
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+
 
 @pytest.fixture()
 def one_thread():
@@ -32,7 +37,7 @@ def bench_models() -> Path:
     in-repo copies of growth_2d and rules_3types (tests/fixtures/bench), so a clone without
     the steering repository still tests the reader and writer. TROPISM_TESTS_WITHOUT_SHARED=1
     forces the in-repo copies."""
-    shared = Path(__file__).resolve().parents[2] / "shared" / "bench"
+    shared = REPO.parent / "shared" / "bench"
     if shared.is_dir() and not os.environ.get("TROPISM_TESTS_WITHOUT_SHARED"):
         return shared
-    return Path(__file__).resolve().parent / "fixtures" / "bench"
+    return TESTS / "fixtures" / "bench"

@@ -90,7 +90,7 @@ class DiffusionSolver:
         same tridiagonal systems for the change over a step (delta form, Dirichlet voxels as
         rows ``w = 0``); its steady state is that of the unsplit equations at any ``dt``, where
         LOD's drifts with ``dt`` (about 5 % at PhysiCell's 0.01 min for oxygen on 20 µm voxels,
-        28 % at 0.1 min; ``tests/test_diffusion.py``), so it allows steps of 0.1 min. It keeps
+        28 % at 0.1 min; ``tests/tissue/test_diffusion.py``), so it allows steps of 0.1 min. It keeps
         its coefficients per voxel (four doubles per voxel and substrate in 2D, six in 3D).
 
     Notes

@@ -36,7 +36,7 @@ def interact(n, keys, cells, nbrs, rates, state, out):
     """
     seed, step, dt = keys
     # arrays by index, never unpacked: Numba 0.62 loses writes through arrays unpacked from
-    # a tuple in a parallel function (tests/test_numba_tuples.py)
+    # a tuple in a parallel function (tests/tissue/test_numba_tuples.py)
     ids = cells[0]
     ctype = cells[1]
     death_state = cells[2]

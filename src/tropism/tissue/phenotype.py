@@ -59,7 +59,7 @@ def death_and_cycle(n, keys, cells, cycle, death, out):
     """
     seed, step, dt = keys
     # arrays by index, never unpacked: Numba 0.62 loses writes through arrays unpacked from
-    # a tuple in a parallel function (tests/test_numba_tuples.py)
+    # a tuple in a parallel function (tests/tissue/test_numba_tuples.py)
     ids = cells[0]
     ctype = cells[1]
     death_state = cells[2]

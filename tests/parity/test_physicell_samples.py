@@ -20,7 +20,9 @@ from tropism.tissue.diffusion import DiffusionSolver
 from tropism.tissue.mesh import Mesh
 from tropism.tissue.support import not_simulated
 
-HERE = Path(__file__).resolve().parent
+from conftest import TESTS
+
+HERE = TESTS
 TEMPLATE = HERE / "fixtures" / "physicell_template"
 GROWTH = HERE / "fixtures" / "bench" / "growth_2d"
 RULES3 = HERE / "fixtures" / "bench" / "rules_3types"

@@ -5,7 +5,6 @@ scenarios or their links when it is taken away (set back to its default)."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,9 @@ from tropism.files import read_toml
 from tropism.model.experiment import experiment_from_dict
 from tropism.resolve import build
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+from conftest import REPO
+
+EXAMPLES = REPO / "examples" / "scenarios"
 
 #: fields that act elsewhere than the resolved model, each with where
 ELSEWHERE = {

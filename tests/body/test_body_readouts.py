@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +14,9 @@ from tropism.body.readouts import check_test_set, label_methods, passes, readout
 from tropism.body.targets import TARGETS
 from tropism.errors import TropismInputError
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "body"
+from conftest import REPO
+
+EXAMPLES = REPO / "examples" / "body"
 
 
 @pytest.fixture(scope="module")

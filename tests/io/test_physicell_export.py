@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,9 @@ from tropism.io.physicell_export import bake_interventions, export_physicell
 from tropism.model.physicell import load_model
 from tropism.resolve import build, load_and_check
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "subcutaneous_cxcr4_blockade.toml"
+from conftest import REPO
+
+EXAMPLE = REPO / "examples" / "scenarios" / "subcutaneous_cxcr4_blockade.toml"
 
 
 def _hill(s, h, n):

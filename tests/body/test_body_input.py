@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tropism.body import load_scenario, simulate
 from tropism.errors import TropismInputError
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "body"
+from conftest import REPO
+
+EXAMPLES = REPO / "examples" / "body"
 
 BAD = [
     ('species = "dog"\ndose = 1\n[product]\nkind = "msc"\n', "species", "dog"),

@@ -15,7 +15,9 @@ import numpy as np
 from tropism.io.physicell_output import read_full_save
 from tropism.io.populations import read_populations
 
-MODEL = Path(__file__).resolve().parent / "fixtures" / "bench" / "rules_3types" / "PhysiCell_settings.xml"
+from conftest import TESTS
+
+MODEL = TESTS / "fixtures" / "bench" / "rules_3types" / "PhysiCell_settings.xml"
 
 
 def _cmd(*args):
@@ -67,7 +69,7 @@ def test_resume_without_a_checkpoint_is_refused(tmp_path):
 
 _COUPLED = """
 import sys
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {tests!r} + "/scenario"]  # conftest, test_exchange
 from test_exchange import coupled_parts
 from tropism.run import run_model
 model, scenario, link = coupled_parts(max_time=360.0)
@@ -78,7 +80,7 @@ run_model(model, {out!r}, seed=5, threads=1, png=False, body=scenario, link=link
 
 
 def _coupled_run(out: Path, resume: bool = False, wait: bool = True):
-    code = _COUPLED.format(tests=str(Path(__file__).resolve().parent), out=str(out), resume=resume)
+    code = _COUPLED.format(tests=str(TESTS), out=str(out), resume=resume)
     cmd = [sys.executable, "-c", code]
     if wait:
         r = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=600)

@@ -21,6 +21,8 @@ from tropism.tissue.agents import APOPTOTIC, LIVE
 from tropism.tissue.rules import apply_rules, compile_rules
 from tropism.tissue.solver import TissueSolver
 
+from conftest import REPO
+
 DT = 6.0
 SEEDS = (1, 2, 3, 4, 5)
 
@@ -350,7 +352,7 @@ def test_bench_growth_rules_if_available():
     from pathlib import Path
 
     from tropism.model.physicell import load_model
-    path = Path(__file__).resolve().parents[2] / "shared" / "bench" / "growth_2d" / "PhysiCell_settings.xml"
+    path = REPO.parent / "shared" / "bench" / "growth_2d" / "PhysiCell_settings.xml"
     if not path.is_file():
         pytest.skip("shared bench models not available")
     m = load_model(path)

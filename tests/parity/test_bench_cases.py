@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,9 @@ from scipy.spatial import cKDTree
 from tropism.bench import CASES, SPACING, case_model, packed_positions
 from tropism.model.physicell import load_model
 
-BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+from conftest import REPO
+
+BENCH = REPO.parent / "shared" / "bench"
 
 
 def test_packed_disc_spacing_and_radius():

@@ -10,6 +10,8 @@ from tropism.errors import TropismInputError
 from tropism.library import TABLES, load_catalogue, load_rules, parameter_definitions
 from tropism.library.catalogue import COLUMNS, _tissue_dir
 
+from conftest import REPO
+
 
 def test_the_installed_library_loads_and_every_entry_is_sourced():
     cat = load_catalogue()
@@ -84,7 +86,7 @@ def test_an_unknown_entity_gets_the_names_there_are():
 def test_the_model_reference_page_is_not_stale():
     from pathlib import Path
     from tropism.io.model_reference import render
-    page = Path(__file__).resolve().parents[1] / "docs" / "model-reference.md"
+    page = REPO / "docs" / "model-reference.md"
     assert page.read_text(encoding="utf-8") == render(), "run: tropism reference (docs/model-reference.md is stale)"
 
 

@@ -9,6 +9,8 @@ import pytest
 from tropism.errors import TropismInputError
 from tropism.model.experiment import experiment_from_dict, load_experiment
 
+from conftest import REPO
+
 GLIOMA = {  # domain 2000 µm by default
     "host": {"species": "rat", "immune": "nude"},
     "tumour": {"line": "U87", "site": "brain", "hemisphere": "right", "cells": 500},
@@ -93,7 +95,7 @@ from pathlib import Path  # noqa: E402
 
 from tropism.resolve import check_experiment, load_and_check  # noqa: E402
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+EXAMPLES = REPO / "examples" / "scenarios"
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,9 @@ from tropism.library import load_catalogue, load_defaults
 from tropism.model.experiment import experiment_from_dict, load_experiment
 from tropism.resolve import PG_PER_1E6_PER_DAY, build
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+from conftest import REPO
+
+EXAMPLES = REPO / "examples" / "scenarios"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,9 @@ import pytest
 
 from tropism import cli
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "bench" / "growth_2d"
+from conftest import TESTS
+
+FIXTURE = TESTS / "fixtures" / "bench" / "growth_2d"
 
 NAMED = [
     ("max_time 1e400", r'(<max_time units="min">)[^<]*', r"\g<1>1e400", None),

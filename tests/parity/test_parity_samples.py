@@ -23,7 +23,9 @@ import tropism
 from tropism import load_model
 from tropism.parity import compare, read_series, run_seeds
 
-HERE = Path(__file__).resolve().parent
+from conftest import TESTS
+
+HERE = TESTS
 SEEDS = (1, 2, 3, 4, 5)
 MODELS = ("rules_sample", "template", "growth_2d", "rules_3types")
 INTERVAL = {"growth_2d": 120.0, "rules_3types": 120.0}

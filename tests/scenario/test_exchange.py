@@ -7,7 +7,6 @@ total changes by exactly what crossed the ports.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +20,9 @@ from tropism.model.coupling import BodyLink, MoleculeLink
 from tropism.model.phenotype import default_apoptosis, default_necrosis
 from tropism.simulation import Simulation
 
-GLIOMA = Path(__file__).resolve().parents[1] / "examples" / "body" / "msc_carotid_glioma_rat.toml"
+from conftest import REPO
+
+GLIOMA = REPO / "examples" / "body" / "msc_carotid_glioma_rat.toml"
 
 
 def _still(name: str, tid: int) -> CellType:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +10,9 @@ from tropism.body import load_scenario, scenario_from_dict, simulate
 from tropism.body.step import BodyInputs, advance, start
 from tropism.errors import TropismInputError
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples" / "body").glob("*.toml"))
+from conftest import REPO
+
+EXAMPLES = sorted((REPO / "examples" / "body").glob("*.toml"))
 
 
 def _stepped(sc, times, inputs=None):
