@@ -32,6 +32,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .errors import TropismInputError
+from .geometry import sphere_radius, sphere_volume
 from .model import Model
 from .model.coupling import BodyLink
 from .tissue.agents import LIVE
@@ -395,7 +396,7 @@ def _share_in_domain(d, tumour_mm3: float, n: int = 64) -> float:
     """The share of a ball of ``tumour_mm3`` centred at the origin that lies in the domain box
     (midpoint rule on an n³ grid over their overlap): a 2D section holds a slab of the tumour,
     a large tumour fills the domain, a small one lies whole in a 3D domain."""
-    r = (3.0 * tumour_mm3 * 1e9 / (4.0 * np.pi)) ** (1.0 / 3.0)
+    r = float(sphere_radius(tumour_mm3 * 1e9))
     lo = np.maximum([d.x_min, d.y_min, d.z_min], -r)
     hi = np.minimum([d.x_max, d.y_max, d.z_max], r)
     if np.any(hi <= lo):
@@ -403,7 +404,7 @@ def _share_in_domain(d, tumour_mm3: float, n: int = 64) -> float:
     axes = [a + (b - a) * (np.arange(n) + 0.5) / n for a, b in zip(lo, hi)]
     x, y, z = np.meshgrid(*axes, indexing="ij", sparse=True)
     inside = np.count_nonzero(x * x + y * y + z * z <= r * r)
-    return float(min(1.0, inside / n ** 3 * np.prod(hi - lo) / (4.0 / 3.0 * np.pi * r ** 3)))
+    return float(min(1.0, inside / n ** 3 * np.prod(hi - lo) / sphere_volume(r)))
 
 
 class Simulation:

@@ -9,7 +9,7 @@ angiogenic signal; without it, vessels above the mature bed ``S_stable`` regress
 are necrotic the bed collapses. The step is explicit (forward Euler over ``dt_phenotype``):
 the rates are 1e-4/min, so over a 6-min step the local error is ~1e-7 of ``S`` and the
 analytic solution under a constant signal is followed to 1e-4 over weeks
-(``tests/tissue/test_angiogenesis.py``).
+(``tests/tissue/test_tissue_environment.py``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ form that :meth:`tropism.tissue.diffusion.DiffusionSolver.step_with_sources` app
 Stability does not mean accuracy: the steady state reached this way has the exchange rate
 ``k/(1 + dt·k)`` and LOD's splitting error, both first order in ``dt``. Around a vessel disk of
 6 voxels' radius (decay length 8 voxels) the profile is within 0.5 % of the analytic one at
-``dt·k = 0.005`` and 2.4 % off at ``dt·k = 0.05`` (tests/test_vessels.py).
+``dt·k = 0.005`` and 2.4 % off at ``dt·k = 0.05`` (tests/tissue/test_vessels.py).
 
 Everything here is vectorised NumPy: the voxel loops are whole-array operations, and the
 maps are built once per change of the vessel field or of the cells, not every step.
