@@ -398,6 +398,10 @@ def _serve() -> None:
         raise SystemExit(1)
 
     signal.signal(signal.SIGTERM, _terminate)
+    # the results go through a copy of stdout; anything else printed lands on stderr
+    out = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     rc = sys.stdin.readline().strip()
     if rc:
         _apply_rc(pickle.loads(base64.b64decode(rc)))
@@ -408,20 +412,20 @@ def _serve() -> None:
                 name, args, kwargs = pickle.load(fh)
             os.unlink(job)
         except FileNotFoundError:  # abandoned: the run stopped without waiting for it
-            sys.stdout.write("skip\n")
-            sys.stdout.flush()
+            out.write("skip\n")
+            out.flush()
             continue
         try:
             globals()[name](*args, **kwargs)
-            sys.stdout.write("ok\n")
+            out.write("ok\n")
         except Exception as exc:  # reported to the run, which raises it
             try:
                 blob = pickle.dumps(exc)
             except Exception:
                 blob = pickle.dumps(RuntimeError(repr(exc)))
             text = traceback.format_exc()
-            sys.stdout.write("err " + base64.b64encode(pickle.dumps((blob, text))).decode() + "\n")
-        sys.stdout.flush()
+            out.write("err " + base64.b64encode(pickle.dumps((blob, text))).decode() + "\n")
+        out.flush()
 
 
 def _apply_rc(rc: dict) -> None:
