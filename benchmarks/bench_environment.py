@@ -57,7 +57,7 @@ def diffusion_table(model, repeats: int = 200) -> None:
     rng = np.random.default_rng(0)
     for ns in (1, 2, 5, 10, 20):
         D = np.full(ns, 5000.0)
-        solver = DiffusionSolver(mesh, D, np.full(ns, 0.01), c.dt_diffusion, np.zeros(ns, bool), np.zeros(ns),
+        solver = DiffusionSolver(mesh, D, np.full(ns, 0.01), c.dt_diffusion, np.zeros((ns, 6), bool), np.zeros((ns, 6)),
                                  scheme=c.diffusion_scheme)
         fields = rng.uniform(0, 1, (ns,) + mesh.shape)
         vox = np.arange(mesh.n_voxels, dtype=np.int64)

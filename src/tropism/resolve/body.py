@@ -93,8 +93,10 @@ def links(e, bodies: list, roles: dict, msc_of: dict, drugs: dict, cat, prov: di
     from ..model.coupling import BodyLink, MoleculeLink
     if e.tumour is None:
         return []
+    # the body rebuilds its systems once a tumour input has moved 5 % (vessels and volume drift
+    # a few % a day; each rebuild of the MSC systems costs matrix exponentials)
     common = {"tumour_types": roles["tumour"], "inflammation": "tnfa", "inflammation_half_max": half_max_tnf,
-              "perfusion_viable_ml_min_per_ml": viable_perfusion(e.host.species, prov)}
+              "perfusion_viable_ml_min_per_ml": viable_perfusion(e.host.species, prov), "inputs_rtol": 0.05}
     record(prov, "inflammation_half_max", "ng/mL", prov["adhesion_half_max"].source, prov["adhesion_half_max"].status)
     out = []
     for i, (t, body) in enumerate(zip(e.treatment, bodies)):

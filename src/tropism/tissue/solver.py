@@ -20,7 +20,7 @@ from .secretion import compose_sources
 from .standard import standard_schedule
 from .support import check_memory, not_simulated
 from .threads import set_threads  # noqa: F401  (tropism.set_threads, run_model)
-from .vessels import exchange_maps, exchange_rate, merge_maps
+from .vessels import compose_trusted, exchange_maps, exchange_rate
 
 _FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
 _INTERACTION_PARAMETERS = ("attack", "phag_live", "fusion", "phag_apoptotic", "phag_necrotic", "phag_other_dead")
@@ -260,7 +260,7 @@ class TissueSolver:
                                 a.export, self.dt_diffusion, self.mesh.voxel_volume,
                                 self.mesh.n_voxels, self._slot_of)
         vessels = self._vessels()
-        self.sources = cells if vessels is None else merge_maps(cells, vessels, self.mesh.n_voxels)
+        self.sources = cells if vessels is None else compose_trusted(cells, vessels, self.mesh.n_voxels)
         if self.conversion_pairs:
             live = a.death_state[:n] == LIVE
             self.conversion_weights = [
@@ -433,6 +433,19 @@ class TissueSolver:
         """Amount of each substrate passing from tissue into blood per minute, now."""
         return exchange_rate(self.flat_fields, self.vessel_density, self.permeability, self.plasma,
                              self.mesh.voxel_volume)
+
+    def tracked_release(self) -> np.ndarray:
+        """:meth:`vessel_release` of the tracked substrates only (0 for the others), without the
+        public function's checks: the diffusion operation calls it around every batch."""
+        out = np.zeros(self.n_substrates)
+        rows = np.nonzero(self._exchange_tracked)[0]
+        if self._vessels() is None or rows.size == 0:
+            return out
+        vox = self._vessel_maps[0]
+        u = self.flat_fields[rows][:, vox]
+        out[rows] = self.mesh.voxel_volume * self.permeability[rows] * (
+            (u - self.plasma[rows, None]) @ self.vessel_density[vox])
+        return out
 
     def _arrival_weights(self, k: int) -> np.ndarray:
         arrival = self.model.arrivals[k]

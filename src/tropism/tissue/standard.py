@@ -29,11 +29,10 @@ def diffuse(s, n_steps: int) -> None:
     vox, m, c = s.sources
     tracked = s._exchange_tracked.any() and s._vessels() is not None
     if tracked:
-        before = s.vessel_release()
+        before = s.tracked_release()
     s.diffusion.step_with_sources(s.fields, n_steps, vox, m, c)
     if tracked:
-        rate = 0.5 * (before + s.vessel_release())
-        s.vessel_exchanged += np.where(s._exchange_tracked, rate, 0.0) * (n_steps * s.dt_diffusion)
+        s.vessel_exchanged += 0.5 * (before + s.tracked_release()) * (n_steps * s.dt_diffusion)
 
 
 def conversions(s, n_steps: int) -> None:
