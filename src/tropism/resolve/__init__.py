@@ -139,7 +139,7 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
                     dx=sim.voxel_um, dy=sim.voxel_um, dz=sim.voxel_um, use_2d=not three_d)
     clocks = _clocks(sim, dflt["domain"], three_d, prov, file)
 
-    b._plan_types()
+    b.plan_types()
     subs = b.substrate_names()
     types = b.build_types(subs)
     rules = b.rules(subs)

@@ -170,10 +170,13 @@ def _behaviour(behaviour: str, subs: list[str]) -> tuple[str, str]:
 
 
 class TissueBuilder:
-    """Builds the tissue ``Model`` of a checked scenario (see the module docstring).
+    """Builds the parts of a checked scenario's tissue ``Model`` (see the module docstring).
 
-    After :meth:`build`: ``model``, ``roles`` (role → cell-type names), ``entity`` (type →
-    library line or MSC source), ``drugs`` (treatment index → substrate name), ``prov``.
+    :func:`tropism.resolve.build` calls, in order, :meth:`plan_types`, :meth:`substrate_names`,
+    :meth:`build_types`, :meth:`rules`, :meth:`substrates`, :meth:`interventions` and
+    :meth:`vessel_bed`. On the way it fills ``roles`` (role → cell-type names), ``entity`` (type
+    → library line or MSC source), ``msc_of`` (treatment index → MSC type), ``drugs`` (treatment
+    index → substrate) and ``prov`` (parameter path → source).
     """
 
     def __init__(self, e, cat, dflt, rules, file: str | None):
@@ -313,7 +316,7 @@ class TissueBuilder:
                                           migration_bias=md["migration_bias"]["value"], advanced_chemotaxis=adv),
                         secretion=self._secretion("msc_sources", src, name, md["oxygen_uptake_per_min"], vol, subs))
 
-    def _plan_types(self):
+    def plan_types(self):
         """The cell types' names and roles, before their parameters (the substrates depend on them)."""
         e = self.e
         if e.tumour is not None:
