@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import Model
+from ..model import FACES, Model
 from . import population, rng, threads
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
 from .arrivals import arrival_sites, poisson
@@ -22,7 +22,6 @@ from .support import check_memory, not_simulated
 from .threads import set_threads  # noqa: F401  (tropism.set_threads, run_model)
 from .vessels import compose_trusted, exchange_maps, exchange_rate
 
-_FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
 _INTERACTION_PARAMETERS = ("attack", "phag_live", "fusion", "phag_apoptotic", "phag_necrotic", "phag_other_dead")
 
 
@@ -82,7 +81,7 @@ class TissueSolver:
         enabled = np.zeros((self.n_substrates, 6), dtype=bool)
         values = np.zeros((self.n_substrates, 6))
         for s, sub in enumerate(subs):
-            for f, face in enumerate(_FACES):
+            for f, face in enumerate(FACES):
                 enabled[s, f], values[s, f] = sub.face(face)
         if not any(sub.dirichlet_enabled for sub in subs):
             # PhysiCell creates boundary Dirichlet nodes only when some variable enables them
