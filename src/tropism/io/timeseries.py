@@ -157,6 +157,7 @@ class TimeSeries:
             for comp, amount in per.items():
                 self._add(to_body.time, f"body_amount:{label}:{comp}", amount, unit)
             return
+        unit = self.products[0][1] if self.products else "cells"  # mg for a drug, particles for exosomes
         per_organ: dict[str, list[float]] = {}
         for (comp, kind), amount in body.amounts().items():
             v = per_organ.setdefault(comp, [0.0, 0.0])
@@ -165,8 +166,8 @@ class TimeSeries:
             if kind in LABEL_KINDS:
                 v[1] += amount
         for comp, (viable, label) in per_organ.items():
-            self._add(to_body.time, f"body_viable:{comp}", viable, "cells")
-            self._add(to_body.time, f"body_label:{comp}", label, "cells")
+            self._add(to_body.time, f"body_viable:{comp}", viable, unit)
+            self._add(to_body.time, f"body_label:{comp}", label, unit)
         if to_body.perfusion_ml_min_per_ml is not None:
             self._add(to_body.time, "tumour_perfusion", to_body.perfusion_ml_min_per_ml, "mL/min/mL")
 

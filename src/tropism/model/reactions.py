@@ -74,6 +74,11 @@ class Intervention(Record):
         """Whether it acts at time ``t`` (min)."""
         return self.start_min <= t and (self.end_min is None or t < self.end_min)
 
+    @property
+    def windowed(self) -> bool:
+        """Whether it acts for part of the run only (opens after 0 or closes)."""
+        return self.start_min > 0.0 or self.end_min is not None
+
     kind: Literal["block_signal", "scale_behaviour", "remove_source", "irradiate"]
     target: str = ""
     cell_types: list[str] = Field(default_factory=list)

@@ -113,7 +113,7 @@ class TypeTables:
         self.no_secretion = np.zeros((len(types), len(subs)), dtype=bool)
         for iv in model.interventions:
             rows = [types.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(types)))
-            if iv.start_min > 0.0 or iv.end_min is not None:
+            if iv.windowed:
                 continue  # a time window: applied and undone as the run passes it (standard.windows)
             if iv.kind == "scale_behaviour":
                 target = behaviour_target(*model.behaviour(iv.target))

@@ -320,6 +320,22 @@ class TissueSolver:
                 stiff[model.substrate_names.index(name)] += perm * most
         return stiff
 
+    def scale_behaviour(self, iv, factor: float, cells: bool = True) -> None:
+        """Scale the behaviour a ``scale_behaviour`` intervention names by ``factor``: the types'
+        base value, their rule curves (a rule's saturation of it) and, with ``cells``, the value
+        their live and dead cells hold now."""
+        param, col = behaviour_target(*self.model.behaviour(iv.target))
+        names = self.model.cell_type_names
+        types = [names.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(names)))
+        self.tables.base[param][types, col] *= factor
+        if cells:
+            a = self.agents
+            self.agents.arrays[param][np.nonzero(np.isin(a.type[: a.n], types))[0], col] *= factor
+        for g in self.rule_groups:
+            if g.cell_type in types and g.parameter == param and g.column == col:
+                g.max_value = None if g.max_value is None else g.max_value * factor
+                g.min_value = None if g.min_value is None else g.min_value * factor
+
     def signal_scale(self, substrate: str, cell_type: str | None = None) -> float:
         """What the blockades acting now leave of a signal: Π (1 − efficacy) over the
         ``block_signal`` interventions on ``substrate`` active at this time whose scope holds
@@ -562,16 +578,8 @@ class TissueSolver:
         # windowed scalings open at this time: the restored cells carry them, the tables not yet
         self.windows_applied = set()
         for k, iv in enumerate(self.model.interventions):
-            if (iv.kind == "scale_behaviour" and (iv.start_min > 0.0 or iv.end_min is not None)
-                    and iv.factor != 0.0 and iv.active(self.time)):
-                target = behaviour_target(*self.model.behaviour(iv.target))
-                names = self.model.cell_type_names
-                types = [names.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(names)))
-                self.tables.base[target[0]][types, target[1]] *= iv.factor
-                for g in self.rule_groups:
-                    if g.cell_type in types and g.parameter == target[0] and g.column == target[1]:
-                        g.max_value = None if g.max_value is None else g.max_value * iv.factor
-                        g.min_value = None if g.min_value is None else g.min_value * iv.factor
+            if iv.kind == "scale_behaviour" and iv.windowed and iv.factor != 0.0 and iv.active(self.time):
+                self.scale_behaviour(iv, iv.factor, cells=False)
                 self.windows_applied.add(k)
         self.interactions_active = self._any_interaction()
         self.positions_changed()

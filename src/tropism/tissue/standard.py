@@ -14,7 +14,6 @@ from .mechanics import motility, spring_velocities, update_positions, wall_veloc
 from .operations import Operation, Schedule
 from .phenotype import death_and_cycle, update_volumes
 from .reactions import convert
-from .registry import behaviour_target
 from .states import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
 
 
@@ -44,34 +43,16 @@ def conversions(s, n_steps: int) -> None:
 
 
 # ----------------------------------------------------------------------------- phenotype
-def _scaled_rows(s, iv):
-    """(parameter, column, type rows of the table, live agent rows) a scale_behaviour acts on."""
-    target = behaviour_target(*s.model.behaviour(iv.target))
-    names = s.model.cell_type_names
-    types = [names.index(t) for t in iv.cell_types] if iv.cell_types else list(range(len(names)))
-    a = s.agents
-    rows = np.nonzero(np.isin(a.type[: a.n], types))[0]
-    return target, types, rows
-
-
 def windows(s) -> None:
     """Scalings of a behaviour with a time window: applied to the types' base value and their
     cells when the window opens, undone when it closes (rules keep acting on top)."""
     for k, iv in enumerate(s.model.interventions):
-        if iv.kind != "scale_behaviour" or (iv.start_min <= 0.0 and iv.end_min is None) or iv.factor == 0.0:
+        if iv.kind != "scale_behaviour" or not iv.windowed or iv.factor == 0.0:
             continue
         on = iv.active(s.time)
         if on == (k in s.windows_applied):
             continue
-        (param, col), types, rows = _scaled_rows(s, iv)
-        f = iv.factor if on else 1.0 / iv.factor
-        s.tables.base[param][types, col] *= f
-        s.agents.arrays[param][rows, col] *= f
-        # the whole response curve scales: a rule's saturation of this behaviour too
-        for g in s.rule_groups:
-            if g.cell_type in types and g.parameter == param and g.column == col:
-                g.max_value = None if g.max_value is None else g.max_value * f
-                g.min_value = None if g.min_value is None else g.min_value * f
+        s.scale_behaviour(iv, iv.factor if on else 1.0 / iv.factor)
         if on:
             s.windows_applied.add(k)
         else:
@@ -236,7 +217,7 @@ def standard_schedule(model) -> Schedule:
         add(Operation("conversions", "diffusion", conversions, reads=("fields", "conversion_weights"),
                       writes=("fields",)))
     ivs = model.interventions
-    if any(iv.kind == "scale_behaviour" and (iv.start_min > 0.0 or iv.end_min is not None) for iv in ivs):
+    if any(iv.kind == "scale_behaviour" and iv.windowed for iv in ivs):
         add(Operation("windows", "phenotype", windows, reads=("time",), writes=("<behaviours>",)))
     if any(iv.kind == "irradiate" for iv in ivs):
         add(Operation("irradiate", "phenotype", irradiate, reads=("time", "death_state"),
