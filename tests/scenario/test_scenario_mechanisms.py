@@ -172,3 +172,61 @@ def test_two_doses_of_the_same_cells_by_two_routes_are_two_products_each_conserv
     share = sim.couplers[1].share
     expected = share * 4000 * (1 - 0.1)  # body msc.toml: 10 % of an intratumoral dose leaks (intratumoral_leak_fraction)
     assert abs(int(s.arrived[k]) - expected) <= 4 * np.sqrt(expected) + 2
+
+
+def _under_pressure(solver, column, pressure, type_index=0):
+    a = solver.agents
+    a.pressure[: a.n] = pressure
+    solver.apply_rules()
+    rows = np.nonzero(a.type[: a.n] == type_index)[0]
+    return a.arrays[column][rows][:, 0]
+
+
+def test_crowding_stops_adherent_lines_dividing_and_leaves_suspension_lines_alone():
+    adherent = TissueSolver(build(_scenario("CT26")).model)
+    free, packed = _under_pressure(adherent, "cycle_rate", 0.0), _under_pressure(adherent, "cycle_rate", 2.0)
+    assert np.all(packed < 0.1 * free)  # past the half-max of 1: contact inhibition (Hill 4)
+    k562 = build(_scenario("K562", "bone_marrow"))
+    assert not any(x.signal == "pressure" and x.cell_type == "K562" for x in k562.model.rules)
+    suspension = TissueSolver(k562.model)
+    assert np.allclose(_under_pressure(suspension, "cycle_rate", 2.0), _under_pressure(suspension, "cycle_rate", 0.0))
+
+
+def test_a_squeezed_msc_stops_crawling_and_a_free_one_keeps_its_speed():
+    r = build(_scenario(treatment=[MSC]))
+    s = TissueSolver(r.model)
+    k = r.model.cell_type_names.index(next(n for n in r.model.cell_type_names if n.startswith("msc")))
+    s.add_cells(np.array([[0.0, 0.0, 0.0], [30.0, 0.0, 0.0]]), np.array([k, k]))
+    base = next(c for c in r.model.cell_types if c.name.startswith("msc")).motility.speed
+    assert np.allclose(_under_pressure(s, "speed", 0.0, k), base)
+    assert np.allclose(_under_pressure(s, "speed", 1.0, k), 0.5 * base)  # half speed in a packed tissue
+    assert np.all(_under_pressure(s, "speed", 3.0, k) < 0.02 * base)
+
+
+def test_touching_an_msc_shields_a_cxcr4_line_from_imatinib_and_a_cxcr4_blockade_removes_the_shield():
+    drug = {"product": "drug", "name": "imatinib", "dose": 1.0, "route": "iv"}
+
+    def apoptosis(intervention=()):
+        r = build(_scenario("K562", "bone_marrow", treatment=[drug, MSC], intervention=list(intervention)))
+        names = r.model.cell_type_names
+        k = names.index(next(n for n in names if n.startswith("msc")))
+        assert any(x.cell_type == "K562" and x.signal == f"contact with {names[k]}" for x in r.model.rules)
+        s = TissueSolver(r.model)
+        s.agents.n = 0  # two leukaemia cells, one touching an MSC and one 200 µm away
+        s.add_cells(np.array([[0.0, 0.0, 0.0], [200.0, 0.0, 0.0], [15.0, 0.0, 0.0]]), np.array([0, 0, k]))
+        ic50 = next(x.half_max for x in r.model.rules if x.signal == "imatinib")
+        return _rates(s, "apoptosis_rate", {"imatinib": ic50, "sdf1": 0.0})
+
+    touching, alone = apoptosis()
+    assert touching == pytest.approx(alone * 0.049 / 1.049, rel=1e-6)  # 4.7 % left (Blood 2007 abstract)
+    touching, alone = apoptosis([{"kind": "blockade", "target": "cxcr4"}])
+    assert touching == pytest.approx(alone)
+
+
+def test_a_line_property_can_select_a_rule_by_its_value():
+    from tropism.resolve.check import carries
+    from tropism.library import load_catalogue
+    cat = load_catalogue()
+    assert carries(cat, "K562", "cxcr4_expression") and carries(cat, "K562", "cxcr4_expression=moderate")
+    assert not carries(cat, "K562", "cxcr4_expression=high")
+    assert not carries(cat, "LLC", "cxcr4_expression") and not carries(cat, "LLC", "cxcr4_expression=absent")

@@ -26,9 +26,13 @@ def allowed(name, names) -> str:
 
 
 def carries(cat, line: str, parameter: str) -> bool:
-    """Whether a tumour line carries a receptor: its library parameter is present and not absent."""
-    entry = cat.get("cell_lines", line, parameter)
-    return entry is not None and entry.value != "absent"
+    """Whether a tumour line carries a property: ``name`` (a receptor) when its library value is
+    present and not ``absent``; ``name=value`` (a growth mode, say) when the value is that one."""
+    name, _, wanted = parameter.partition("=")
+    entry = cat.get("cell_lines", line, name)
+    if entry is None:
+        return False
+    return str(entry.value) == wanted if wanted else entry.value != "absent"
 
 
 def check_experiment(e: Experiment, file: str | None = None, catalogue=None) -> None:

@@ -48,6 +48,8 @@ class Blockade:
     pathway: str = ""
     carriers: tuple[str, ...] = ()
     requires: str = ""
+    #: roles whose touch the receptor also senses: the blockade removes ``contact with <role>``
+    contact: tuple[str, ...] = ()
     body: str = ""
     source: str = ""
     status: str = "U"
@@ -106,13 +108,15 @@ def load_mechanisms() -> Mechanisms:
     for target, b in data.get("blockade", {}).items():
         _sourced(b, str(ip), f"blockade.{target}")
         carriers = tuple(b.get("carriers", ()))
-        bad = [c for c in carriers if c not in ROLES]
+        contact = tuple(b.get("contact", ()))
+        bad = [c for c in carriers + contact if c not in ROLES]
         if bad or bool(b.get("signal")) == bool(b.get("pathway")):
             raise TropismInputError("a blockade names one signal or one pathway, and carriers among the roles",
                                     file=str(ip), field=f"blockade.{target}", value=bad or b,
                                     allowed=", ".join(ROLES))
         blockades[target] = Blockade(target, str(b.get("signal", "")), str(b.get("pathway", "")), carriers,
-                                     str(b.get("requires", "")), str(b.get("body", "")), b["source"], b["status"])
+                                     str(b.get("requires", "")), contact, str(b.get("body", "")), b["source"],
+                                     b["status"])
     modifiers = {}
     for name, m in data.get("modifier", {}).items():
         _sourced(m, str(ip), f"modifier.{name}")

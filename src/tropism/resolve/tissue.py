@@ -357,39 +357,51 @@ class TissueBuilder:
 
     def rules(self, subs):
         """The library's rule rows for every type they apply to, with fold responses read."""
-        from ..model.rules import Rule, resolve_signal
         out = []
         for r in self.lib_rules:
             for type_name in self.roles.get(r.cell_type, []):
                 if not self._applicable(r, type_name):
                     continue
-                if resolve_signal(r.signal, subs, list(self.entity), []) is None:
-                    continue  # a factor no cell in this scenario makes: the rule would read 0
-                beh_sub = _behaviour_substrate(r.behaviour)
-                if beh_sub and beh_sub not in subs:
-                    continue
-                ct = next(c for c in self.types if c.name == type_name)
-                left = self._left(r.cell_type, r.pathway)
-                sat = r.max_response
-                if r.response == "fold":
-                    base = _get_base(ct, r.behaviour, subs)
-                    fold = 1.0 + (r.max_response - 1.0) * left
-                    if r.direction == "increases":
-                        sat = fold * base
-                    else:  # the measured value is reached at full signal; without it, fold × measured
-                        _set_base(ct, r.behaviour, subs, fold * base)
-                        sat = base
-                elif r.response == "measured_at_max":
-                    sat = _get_base(ct, r.behaviour, subs)
-                    _set_base(ct, r.behaviour, subs, 0.0)
-                elif r.pathway and left < 1.0:
-                    base = _get_base(ct, r.behaviour, subs)
-                    sat = base + (sat - base) * left
-                out.append(Rule(cell_type=type_name, signal=r.signal, direction=r.direction, behavior=r.behaviour,
-                                saturation=sat, half_max=r.half_max, hill_power=r.hill_power,
-                                applies_to_dead=r.applies_to_dead,
-                                source=f"{r.file}:{r.line} ({r.source})", line=r.line))
+                for signal in self._signals(r.signal):
+                    out += self._rule(r, type_name, signal, subs)
         return out
+
+    def _signals(self, signal: str) -> list[str]:
+        """A library signal for this scenario: ``contact with <role>`` is one per cell type of the
+        role (none when the scenario has none); any other signal is itself."""
+        target = signal[len("contact with "):].strip() if signal.startswith("contact with ") else ""
+        if target in self.roles:
+            return [f"contact with {name}" for name in self.roles[target]]
+        return [signal]
+
+    def _rule(self, r, type_name: str, signal: str, subs) -> list:
+        """The model rule of library row ``r`` for one cell type and signal (none if it would read 0)."""
+        from ..model.rules import Rule, resolve_signal
+        if resolve_signal(signal, subs, list(self.entity), []) is None:
+            return []  # a factor no cell in this scenario makes: the rule would read 0
+        beh_sub = _behaviour_substrate(r.behaviour)
+        if beh_sub and beh_sub not in subs:
+            return []
+        ct = next(c for c in self.types if c.name == type_name)
+        left = self._left(r.cell_type, r.pathway)
+        sat = r.max_response
+        if r.response == "fold":
+            base = _get_base(ct, r.behaviour, subs)
+            fold = 1.0 + (r.max_response - 1.0) * left
+            if r.direction == "increases":
+                sat = fold * base
+            else:  # the measured value is reached at full signal; without it, fold × measured
+                _set_base(ct, r.behaviour, subs, fold * base)
+                sat = base
+        elif r.response == "measured_at_max":
+            sat = _get_base(ct, r.behaviour, subs)
+            _set_base(ct, r.behaviour, subs, 0.0)
+        elif r.pathway and left < 1.0:
+            base = _get_base(ct, r.behaviour, subs)
+            sat = base + (sat - base) * left
+        return [Rule(cell_type=type_name, signal=signal, direction=r.direction, behavior=r.behaviour,
+                     saturation=sat, half_max=r.half_max, hill_power=r.hill_power,
+                     applies_to_dead=r.applies_to_dead, source=f"{r.file}:{r.line} ({r.source})", line=r.line)]
 
     def interventions(self, subs, rules):
         """Scenario blockades and irradiations as model interventions, from the library's table."""
@@ -401,20 +413,22 @@ class TissueBuilder:
                 b = self.mech.blockades[iv.target]
                 if b.pathway:
                     continue  # read when the cells' rules and modifiers were built
-                readers = {r.cell_type for r in rules if r.signal == b.signal}
-                scope = []
-                for role in ("msc", "tumour"):
-                    if role not in b.carriers:
-                        continue
-                    for name in self.roles[role]:
-                        if role == "tumour" and b.requires and not carries(cat, self.entity[name], b.requires):
-                            continue
-                        if name in readers:
-                            scope.append(name)
                 src = f"scenario blockade of {iv.target} ({b.source}) [library interventions.toml: blockade.{iv.target}]"
-                if scope:
-                    out.append(Intervention(kind="block_signal", target=b.signal, cell_types=scope,
-                                            efficacy=iv.efficacy, source=src, status=b.status, **window))
+                # the receptor's ligand, and the touch of the cells that present it
+                for signal in [b.signal] + [f"contact with {n}" for role in b.contact for n in self.roles[role]]:
+                    readers = {r.cell_type for r in rules if r.signal == signal}
+                    scope = []
+                    for role in ("msc", "tumour"):
+                        if role not in b.carriers:
+                            continue
+                        for name in self.roles[role]:
+                            if role == "tumour" and b.requires and not carries(cat, self.entity[name], b.requires):
+                                continue
+                            if name in readers:
+                                scope.append(name)
+                    if scope:
+                        out.append(Intervention(kind="block_signal", target=signal, cell_types=scope,
+                                                efficacy=iv.efficacy, source=src, status=b.status, **window))
                 if "vessels" in b.carriers and b.signal in subs and b.signal == "vegf":
                     out.append(Intervention(kind="block_signal", target=b.signal, cell_types=[],
                                             efficacy=iv.efficacy, source=src + "; read by the vessel bed",
