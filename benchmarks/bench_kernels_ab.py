@@ -25,7 +25,7 @@ import numpy as np
 
 from tropism import TissueSolver, set_threads
 from tropism.bench import CASES, case_model
-from tropism.tissue.mechanics import neighbour_forces
+from tropism.tissue.mechanics import ContactCells, ForceOutput, ScanScratch, neighbour_forces
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,8 @@ def main() -> None:
                 old(n, *cols, start_a, order_a, lo, size_a, dims_a, va, pa, near, naff)
 
             def run_b():
-                neighbour_forces(n, *cols, grid, True, False, vb, pb, near, naff, nbr, count)
+                neighbour_forces(n, ContactCells(*cols), grid, ForceOutput(vb, pb, nbr, count), ScanScratch(near, naff),
+                                 with_forces=True, with_list=False)
 
             run_a()
             run_b()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .geometry import packed_radius, sphere_radius
+from .geometry import packed_points, sphere_radius
 from .model import (CellType, Clocks, Cycle, Domain, InitialCells, Model, Motility, PhaseLink,
                     SaveOptions, SecretionParameters, Substrate)
 from .model.phenotype import default_apoptosis, default_necrosis
@@ -42,41 +42,9 @@ CASES: dict[str, dict] = {
 
 
 def packed_positions(n: int, dim: int, spacing: float = SPACING) -> np.ndarray:
-    """The ``n`` points of a hexagonal (2D) or fcc (3D) lattice nearest the origin.
-
-    Only lattice points inside a slightly larger disc/ball than the ``n`` points fill are
-    generated (one layer of the lattice at a time), so a million points need ~100 MB, not GBs.
-    """
-    if n == 0:
-        return np.zeros((0, 3))
-    radius = packed_radius(n, spacing, dim)
-    reach = 1.1 * radius + 2.0 * spacing
-    chunks = []
-    if dim == 2:
-        k = int(np.ceil(reach / (spacing * np.sqrt(3.0) / 2.0))) + 1
-        i = np.arange(-2 * k, 2 * k + 1)
-        for j in range(-k, k + 1):
-            x = (i + 0.5 * j) * spacing
-            y = np.full(x.shape, j * spacing * np.sqrt(3.0) / 2.0)
-            keep = x * x + y * y <= reach * reach
-            chunks.append(np.stack([x[keep], y[keep], np.zeros(int(keep.sum()))], axis=1))
-    else:
-        a = spacing * np.sqrt(2.0)
-        k = int(np.ceil(reach / a)) + 1
-        g = np.arange(-k, k + 1, dtype=float)
-        gx, gy = np.meshgrid(g, g, indexing="ij")
-        offsets = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
-        for gz in g:
-            for off in offsets:
-                x, y, z = (gx.ravel() + off[0]) * a, (gy.ravel() + off[1]) * a, (gz + off[2]) * a
-                keep = x * x + y * y + z * z <= reach * reach
-                chunks.append(np.stack([x[keep], y[keep], np.full(int(keep.sum()), z)], axis=1))
-    pts = np.concatenate(chunks)
-    r = np.einsum("ij,ij->i", pts, pts)
-    order = np.lexsort((pts[:, 2], pts[:, 1], pts[:, 0], np.round(r, 6)))
-    if order.size < n:
-        raise ValueError(f"lattice too small for {n} points")
-    return pts[order[:n]]
+    """The ``n`` points of a hexagonal (2D) or fcc (3D) lattice nearest the origin
+    (:func:`tropism.geometry.packed_points`)."""
+    return packed_points(n, spacing, dim)
 
 
 def case_model(name: str) -> Model:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tropism.tissue.mechanics import SIMPLE_PRESSURE_SCALE, cell_velocities, ordinary_extent
+from tropism.tissue.mechanics import (SIMPLE_PRESSURE_SCALE, ContactCells, ForceOutput, ScanScratch, cell_velocities,
+                                      ordinary_extent)
 from tropism.tissue.neighbors import build_grid, grid_geometry
 
 
@@ -47,8 +48,8 @@ def test_kernel_matches_brute_force(dim):
     size, dims = grid_geometry(lo, hi, 2 * e_cut, dim == 2, n)
     start, order, _ = build_grid(pos, n, lo, size, dims)
     v, p = np.zeros((n, 3)), np.zeros(n)
-    cell_velocities(n, pos, radius, ctype, rep, adh, rel, aff, (start, order, lo, size, dims, e_cut), v, p,
-                    np.empty((n, 8)), np.empty((n, 3)))
+    cell_velocities(n, ContactCells(pos, radius, ctype, rep, adh, rel, aff), (start, order, lo, size, dims, e_cut),
+                    v, p, ScanScratch(np.empty((n, 8)), np.empty((n, 3))))
     v_ref, p_ref = _brute_force(pos, radius, ctype, rep, adh, rel, aff)
     assert np.count_nonzero(np.abs(v_ref).sum(axis=1)) > n // 2  # the test has real contacts
     np.testing.assert_allclose(v, v_ref, rtol=1e-10, atol=1e-12)
@@ -81,8 +82,9 @@ def test_a_few_large_agents_among_small_ones_match_brute_force(dim):
     start, order, _ = build_grid(pos, n, lo, size, dims)
     v, p = np.zeros((n, 3)), np.zeros(n)
     nbr, count = np.empty((n, 40), np.int32), np.zeros(n, np.int64)
-    neighbour_forces(n, pos, radius, ctype, rep, adh, rel, aff, (start, order, lo, size, dims, e_cut), True, True,
-                     v, p, np.empty((n, 8)), np.empty((n, 2)), nbr, count)
+    neighbour_forces(n, ContactCells(pos, radius, ctype, rep, adh, rel, aff), (start, order, lo, size, dims, e_cut),
+                     ForceOutput(v, p, nbr, count), ScanScratch(np.empty((n, 8)), np.empty((n, 2))),
+                     with_forces=True, with_list=True)
     v_ref, p_ref = _brute_force(pos, radius, ctype, rep, adh, rel, aff)
     large = np.flatnonzero(radius > 10)
     assert np.abs(v_ref[large]).sum() > 0  # the large cells touch others

@@ -9,6 +9,8 @@ it), the second the form the kernels use.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -42,4 +44,35 @@ def test_indexed_tuple_arrays_write_through():
     a = np.arange(100.0)
     out = np.zeros(100)
     _indexed(100, (a, out))
+    assert np.array_equal(out, 2.0 * a)
+
+
+class _Pair(NamedTuple):
+    a: np.ndarray
+    out: np.ndarray
+
+
+@nb.njit(parallel=True)
+def _through_fields(n, pair):
+    for i in nb.prange(n):
+        pair.out[i] = 2.0 * pair.a[i]
+
+
+@nb.njit(parallel=True)
+def _fields_bound_first(n, pair):
+    a = pair.a
+    out = pair.out
+    for i in nb.prange(n):
+        out[i] = 2.0 * a[i]
+
+
+def test_named_bundle_fields_lose_writes_inside_parallel_loops_and_write_through_when_bound_first():
+    a = np.arange(100.0)
+    out = np.zeros(100)
+    _through_fields(100, _Pair(a, out))
+    assert not np.array_equal(out, 2.0 * a), (
+        f"Numba {nb.__version__} writes through a named tuple's fields in a parallel loop: the "
+        "kernels (tissue.phenotype.update_volumes) may read the fields in the loop; delete this test")
+    out[:] = 0.0
+    _fields_bound_first(100, _Pair(a, out))
     assert np.array_equal(out, 2.0 * a)

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from tropism.files import atomic_write_bytes
+from tropism.geometry import sphere_radius
 from tropism.io.physicell_output import list_full_saves, read_full_save
 from tropism.io.populations import read_populations
 
@@ -233,7 +234,7 @@ def _radii(cells: Mapping[str, np.ndarray], n: int) -> np.ndarray:
         return np.asarray(cells["radius"], dtype=float)
     if "total_volume" in cells:
         v = np.clip(np.asarray(cells["total_volume"], dtype=float), 0.0, None)
-        return np.cbrt(3.0 * v / (4.0 * np.pi))
+        return sphere_radius(v)
     return np.full(n, _DEFAULT_RADIUS)
 
 

@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from ..errors import TropismInputError
-from ..geometry import HEXAGONAL_AREA_PER_POINT, sphere_volume_from_diameter
+from ..geometry import lattice_points, sphere_volume_from_diameter
 from ..units import uptake_from_consumption
 from .check import carries
 from .tables import load_mechanisms
@@ -86,32 +86,12 @@ def _rate(doubling_h: float) -> float:
 
 def disc(radius: float, spacing: float) -> np.ndarray:
     """Cell centres filling a disc (hexagonal packing), z = 0."""
-    pts = []
-    dy = spacing * HEXAGONAL_AREA_PER_POINT
-    n = int(radius // dy) + 1
-    for j in range(-n, n + 1):
-        y = j * dy
-        off = 0.5 * spacing * (j % 2)
-        m = int(radius // spacing) + 1
-        x = np.arange(-m, m + 1) * spacing + off
-        keep = x * x + y * y <= radius * radius
-        pts += [(xi, y, 0.0) for xi in x[keep]]
-    return np.array(pts, float).reshape(-1, 3)
+    return lattice_points(radius, spacing, 2)
 
 
 def ball(radius: float, spacing: float) -> np.ndarray:
-    """Cell centres filling a ball (hexagonal layers stacked at the close-packing height)."""
-    dz = spacing * np.sqrt(2.0 / 3.0)
-    layers = []
-    for k in range(-int(radius // dz), int(radius // dz) + 1):
-        z = k * dz
-        r = np.sqrt(max(radius * radius - z * z, 0.0))
-        layer = disc(r, spacing)
-        if k % 2:
-            layer = layer + np.array([spacing / 2, spacing / (2 * np.sqrt(3)), 0.0])
-        layer[:, 2] = z
-        layers.append(layer)
-    return np.concatenate(layers) if layers else np.zeros((0, 3))
+    """Cell centres filling a ball (face-centred cubic packing)."""
+    return lattice_points(radius, spacing, 3)
 
 
 def molecule(name: str, species: str) -> tuple[str, dict]:

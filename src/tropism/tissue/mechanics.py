@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from .rng import STREAM_MOTILITY_DIR, STREAM_MOTILITY_TURN, uniform, uniform_k
+from .stencil import difference
 from .threads import LIGHT_SERIAL_AGENTS  # light per-agent loops run serially below it
 
 # PhysiCell normalises the summed squared overlaps so that a cell in a packed 2D hexagonal
@@ -259,8 +261,46 @@ def _large_agents(n, start, order, lo, size, dims, e_cut, with_forces, with_list
             nbr_count[i] = count
 
 
-def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, grid, with_forces,
-                     with_list, velocity, pressure, near, near_affinity, nbr, nbr_count):
+class ContactCells(NamedTuple):
+    """What the neighbour scan reads of each agent: centre, radius, type, repulsion and
+    adhesion strengths, relative adhesion reach and adhesion affinity to each type."""
+
+    pos: np.ndarray
+    radius: np.ndarray
+    ctype: np.ndarray
+    repulsion: np.ndarray
+    adhesion: np.ndarray
+    rel_max_adh: np.ndarray
+    affinity: np.ndarray
+
+    @classmethod
+    def of(cls, agents) -> "ContactCells":
+        """The bundle of an :class:`~tropism.tissue.agents.Agents` (its own arrays)."""
+        a = agents
+        return cls(a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0], a.rel_max_adh[:, 0],
+                   a.affinity)
+
+
+class ForceOutput(NamedTuple):
+    """What the neighbour scan writes: velocities and pressures (with forces) and the
+    neighbour list (``nbr[i, :nbr_count[i]]``, with a list)."""
+
+    velocity: np.ndarray
+    pressure: np.ndarray
+    nbr: np.ndarray
+    nbr_count: np.ndarray
+
+
+class ScanScratch(NamedTuple):
+    """The scan's gathered copy of its inputs in bin order (``near``: n × 8; ``near_affinity``:
+    n × types), reused between steps."""
+
+    near: np.ndarray
+    near_affinity: np.ndarray
+
+
+def neighbour_forces(n, cells: ContactCells, grid, out: ForceOutput, scratch: ScanScratch, *,
+                     with_forces: bool, with_list: bool):
     """The step's neighbour list and, with ``with_forces``, the adhesion and repulsion velocities.
 
     One neighbour scan (``_scan``) serves the tissue. Agent j is a neighbour of i when their
@@ -282,7 +322,13 @@ def neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, af
     scan reads is first gathered into bin order (``near``: x, y, z, r, √repulsion,
     √adhesion, adhesion reach, type; ``near_affinity``: affinity rows), so that neighbours
     sit next to each other in memory whatever order the agents are stored in.
+
+    ``cells`` (:class:`ContactCells`) is read, ``out`` (:class:`ForceOutput`) written: the
+    velocities and pressures only ``with_forces``, the list only ``with_list``.
     """
+    pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity = cells
+    velocity, pressure, nbr, nbr_count = out
+    near, near_affinity = scratch
     start, order, lo, size, dims, e_cut = grid
     e_cut = float(e_cut)
     args = (n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims, e_cut,
@@ -344,12 +390,11 @@ def ordinary_extent(radius, rel_max_adh):
     return max(e_cut, 1e-6), e_max
 
 
-def cell_velocities(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, grid, velocity, pressure,
-                    near, near_affinity):
+def cell_velocities(n, cells: ContactCells, grid, velocity, pressure, scratch: ScanScratch):
     """Adhesion and repulsion velocities alone (no neighbour list kept); ``grid`` as in
     :func:`neighbour_forces`."""
-    neighbour_forces(n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, grid, True, False,
-                     velocity, pressure, near, near_affinity, np.empty((1, 1), np.int32), np.empty(1, np.int64))
+    neighbour_forces(n, cells, grid, ForceOutput(velocity, pressure, np.empty((1, 1), np.int32), np.empty(1, np.int64)),
+                     scratch, with_forces=True, with_list=False)
 
 
 # PhysiCell's domain-edge avoidance pushes with a fixed basement-membrane repulsion of 100
@@ -466,7 +511,7 @@ def motility(n, keys, cells, params, field, out):
     """
     seed, step, dt = keys
     # arrays by index, never unpacked: Numba 0.62 loses writes through arrays unpacked from
-    # a tuple in a parallel function (tests/test_numba_tuples.py)
+    # a tuple in a parallel function (tests/tissue/test_numba_tuples.py)
     ids = cells[0]
     ctype = cells[1]
     death_state = cells[2]
@@ -500,21 +545,15 @@ def motility(n, keys, cells, params, field, out):
 
 @nb.njit(inline="always")
 def _gradient(fields, s, i, j, k, nx, ny, nz, spacing, axis):
-    # Central differences inside, one-sided at the edges (BioFVM's convention).
+    # the field's own stencil (tropism.tissue.stencil), so a cell reads the field's gradient
     if axis == 0:
-        lo_i, hi_i, m = max(i - 1, 0), min(i + 1, nx - 1), nx
-        if m < 2:
-            return 0.0
-        return (fields[s, k, j, hi_i] - fields[s, k, j, lo_i]) / ((hi_i - lo_i) * spacing[0])
+        hi, lo, f = difference(i, nx, 1.0 / spacing[0])
+        return (fields[s, k, j, hi] - fields[s, k, j, lo]) * f
     if axis == 1:
-        lo_j, hi_j = max(j - 1, 0), min(j + 1, ny - 1)
-        if ny < 2:
-            return 0.0
-        return (fields[s, k, hi_j, i] - fields[s, k, lo_j, i]) / ((hi_j - lo_j) * spacing[1])
-    lo_k, hi_k = max(k - 1, 0), min(k + 1, nz - 1)
-    if nz < 2:
-        return 0.0
-    return (fields[s, hi_k, j, i] - fields[s, lo_k, j, i]) / ((hi_k - lo_k) * spacing[2])
+        hi, lo, f = difference(j, ny, 1.0 / spacing[1])
+        return (fields[s, k, hi, i] - fields[s, k, lo, i]) * f
+    hi, lo, f = difference(k, nz, 1.0 / spacing[2])
+    return (fields[s, hi, j, i] - fields[s, lo, j, i]) * f
 
 
 @nb.njit(cache=True)

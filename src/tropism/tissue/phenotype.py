@@ -2,18 +2,66 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
+import numpy as np
 
 from ..geometry import FOUR_THIRDS_PI
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
 from .rng import STREAM_APOPTOSIS, STREAM_CYCLE, STREAM_NECROSIS, uniform
 
 
+class VolumeArrays(NamedTuple):
+    """What the volume model reads and writes, per agent: the compartments (µm³), their
+    targets and relaxation rates (1/min), and the radius it keeps in step with the volume."""
+
+    volume: np.ndarray
+    nuclear_solid: np.ndarray
+    nuclear_fluid: np.ndarray
+    cyto_solid: np.ndarray
+    cyto_fluid: np.ndarray
+    calcified: np.ndarray
+    target_solid_nuclear: np.ndarray
+    target_cyto_to_nuclear: np.ndarray
+    target_fluid_fraction: np.ndarray
+    fluid_rate: np.ndarray
+    cyto_rate: np.ndarray
+    nuclear_rate: np.ndarray
+    calcification_rate: np.ndarray
+    radius: np.ndarray
+
+    @classmethod
+    def of(cls, agents) -> "VolumeArrays":
+        """The bundle of an :class:`~tropism.tissue.agents.Agents` (its own arrays, written in place)."""
+        a = agents
+        return cls(a.volume, a.nuclear_solid, a.nuclear_fluid, a.cyto_solid, a.cyto_fluid, a.calcified_fraction,
+                   a.target_solid_nuclear, a.target_cyto_to_nuclear, a.target_fluid_fraction,
+                   a.fluid_change_rate, a.cyto_change_rate, a.nuclear_change_rate, a.calcification_rate, a.radius)
+
+
 @nb.njit(parallel=True, cache=True)
-def update_volumes(n, dt, volume, nuclear_solid, nuclear_fluid, cyto_solid, cyto_fluid, calcified,
-                   target_solid_nuclear, target_cyto_to_nuclear, target_fluid_fraction,
-                   fluid_rate, cyto_rate, nuclear_rate, calcification_rate, radius):
-    """PhysiCell's standard volume model: each compartment relaxes to its target at its rate."""
+def update_volumes(n, dt, arrays):
+    """PhysiCell's standard volume model: each compartment relaxes to its target at its rate.
+
+    ``arrays`` is a :class:`VolumeArrays`.
+    """
+    # fields bound to names before the loop: Numba 0.62 loses writes made through a tuple's
+    # fields inside a parallel loop (tests/tissue/test_numba_tuples.py)
+    volume = arrays.volume
+    nuclear_solid = arrays.nuclear_solid
+    nuclear_fluid = arrays.nuclear_fluid
+    cyto_solid = arrays.cyto_solid
+    cyto_fluid = arrays.cyto_fluid
+    calcified = arrays.calcified
+    target_solid_nuclear = arrays.target_solid_nuclear
+    target_cyto_to_nuclear = arrays.target_cyto_to_nuclear
+    target_fluid_fraction = arrays.target_fluid_fraction
+    fluid_rate = arrays.fluid_rate
+    cyto_rate = arrays.cyto_rate
+    nuclear_rate = arrays.nuclear_rate
+    calcification_rate = arrays.calcification_rate
+    radius = arrays.radius
     for i in nb.prange(n):
         total = volume[i]
         nuclear = nuclear_solid[i] + nuclear_fluid[i]

@@ -10,18 +10,44 @@ arithmetic, a fraction of the work.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
 
+class SecretingCells(NamedTuple):
+    """What each agent brings to the fields: its voxel and volume (µm³) and, per substrate,
+    secretion rate and target, uptake rate and net export (PhysiCell's four terms)."""
+
+    voxel: np.ndarray
+    volume: np.ndarray
+    secretion: np.ndarray
+    target: np.ndarray
+    uptake: np.ndarray
+    export: np.ndarray
+
+    @classmethod
+    def of(cls, agents) -> "SecretingCells":
+        """The bundle of an :class:`~tropism.tissue.agents.Agents` (its own arrays)."""
+        a = agents
+        return cls(a.voxel, a.volume, a.secretion, a.secretion_target, a.uptake, a.export)
+
+
 @nb.njit(cache=True)
-def compose_sources(n, voxel, volume, secretion, target, uptake, export, dt, voxel_volume, n_voxels,
-                    slot_of):
+def compose_sources(n, cells, dt, voxel_volume, n_voxels, slot_of):
     """Compose every cell's implicit source/sink update per voxel.
 
-    Returns ``(voxels, m, c)``: the occupied voxels in first-seen order and, per substrate,
-    the affine coefficients. ``slot_of`` is scratch of length ``n_voxels`` holding -1.
+    ``cells`` is a :class:`SecretingCells`. Returns ``(voxels, m, c)``: the occupied voxels in
+    first-seen order and, per substrate, the affine coefficients. ``slot_of`` is scratch of
+    length ``n_voxels`` holding -1.
     """
+    voxel = cells.voxel
+    volume = cells.volume
+    secretion = cells.secretion
+    target = cells.target
+    uptake = cells.uptake
+    export = cells.export
     ns = secretion.shape[1]
     voxels = np.empty(n, np.int64)
     m = np.empty((n, ns))

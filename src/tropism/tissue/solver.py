@@ -9,14 +9,14 @@ from . import population, rng, threads
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
 from .arrivals import arrival_sites, poisson
 from .diffusion import DiffusionSolver, douglas_substeps
-from .mechanics import contact_counts, neighbour_forces, ordinary_extent
+from .mechanics import ContactCells, ForceOutput, ScanScratch, contact_counts, neighbour_forces, ordinary_extent
 from .mesh import Mesh
 from .neighbors import bounds, build_grid, grid_geometry, voxel_indices
 from .parameters import TypeTables
 from .reactions import conversion_weights
 from .registry import behaviour_target, read_signal
 from .rules import apply_rules, compile_rules
-from .secretion import compose_sources
+from .secretion import SecretingCells, compose_sources
 from .standard import standard_schedule
 from .support import check_memory, not_simulated
 from .threads import set_threads  # noqa: F401  (tropism.set_threads, run_model)
@@ -227,9 +227,9 @@ class TissueSolver:
             return self._nbr, self._nbr_count
         grid = self._grid()
         while True:
-            neighbour_forces(n, a.position, a.radius, a.type, a.repulsion[:, 0], a.adhesion[:, 0],
-                             a.rel_max_adh[:, 0], a.affinity, grid, with_forces, with_list, a.velocity,
-                             a.pressure, self._near, self._near_affinity, self._nbr, self._nbr_count)
+            neighbour_forces(n, ContactCells.of(a), grid, ForceOutput(a.velocity, a.pressure, self._nbr, self._nbr_count),
+                             ScanScratch(self._near, self._near_affinity), with_forces=with_forces,
+                             with_list=with_list)
             if not with_list:
                 self._nbr_fresh = False
                 return self._nbr, self._nbr_count
@@ -255,8 +255,7 @@ class TissueSolver:
         voxel_indices(a.position, n, self.mesh_lo, self.spacing, self.shape, a.voxel)
         if self.n_substrates == 0:
             return
-        cells = compose_sources(n, a.voxel, a.volume, a.secretion, a.secretion_target, a.uptake,
-                                a.export, self.dt_diffusion, self.mesh.voxel_volume,
+        cells = compose_sources(n, SecretingCells.of(a), self.dt_diffusion, self.mesh.voxel_volume,
                                 self.mesh.n_voxels, self._slot_of)
         vessels = self._vessels()
         self.sources = cells if vessels is None else compose_trusted(cells, vessels, self.mesh.n_voxels)

@@ -12,7 +12,7 @@ from . import population, rng
 from .interactions import interact
 from .mechanics import motility, spring_velocities, update_positions, wall_velocities
 from .operations import Operation, Schedule
-from .phenotype import death_and_cycle, update_volumes
+from .phenotype import VolumeArrays, death_and_cycle, update_volumes
 from .reactions import convert
 from .states import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING
 
@@ -94,10 +94,7 @@ def rules(s) -> None:
 
 def volume(s) -> None:
     a = s.agents
-    update_volumes(a.n, s.dt_phenotype, a.volume, a.nuclear_solid, a.nuclear_fluid, a.cyto_solid, a.cyto_fluid,
-                   a.calcified_fraction, a.target_solid_nuclear, a.target_cyto_to_nuclear,
-                   a.target_fluid_fraction, a.fluid_change_rate, a.cyto_change_rate,
-                   a.nuclear_change_rate, a.calcification_rate, a.radius)
+    update_volumes(a.n, s.dt_phenotype, VolumeArrays.of(a))
 
 
 def damage(s) -> None:

@@ -245,7 +245,7 @@ def _forces_of(snap, lo, hi, use_2d, with_list, width, n_types):
     import numpy as np
 
     from . import solver as solver_module  # its grid functions, as TissueSolver._grid calls them
-    from .mechanics import neighbour_forces
+    from .mechanics import ContactCells, ForceOutput, ScanScratch, neighbour_forces
 
     pos, radius, ctype, rep, adh, rel, aff = snap
     n = pos.shape[0]
@@ -259,8 +259,9 @@ def _forces_of(snap, lo, hi, use_2d, with_list, width, n_types):
     pressure = np.empty(n)
     nbr = np.empty((n, width), dtype=np.int32)
     count = np.zeros(n, dtype=np.int64)
-    neighbour_forces(n, pos, radius, ctype, rep, adh, rel, aff, (start, order, blo, size, dims, e_cut), True,
-                     with_list, velocity, pressure, np.empty((n, 8)), np.empty((n, n_types)), nbr, count)
+    neighbour_forces(n, ContactCells(pos, radius, ctype, rep, adh, rel, aff), (start, order, blo, size, dims, e_cut),
+                     ForceOutput(velocity, pressure, nbr, count), ScanScratch(np.empty((n, 8)), np.empty((n, n_types))),
+                     with_forces=True, with_list=with_list)
     return velocity, pressure, nbr, count
 
 
