@@ -142,11 +142,3 @@ def test_every_registry_behaviour_names_an_operation_of_the_schedule_and_a_kerne
             cls, fn = first.split(".")
             assert hasattr({"TissueSolver": TissueSolver, "DiffusionSolver": DiffusionSolver}[cls], fn), (kind, first)
 
-
-def test_a_contact_rule_row_with_a_fold_is_refused_with_its_line(tmp_path):
-    d = _copy(tmp_path)
-    with open(d / "rules.csv", "a", encoding="utf-8") as fh:
-        fh.write("tumour,,contact with msc,decreases,apoptosis,fold,2,1,1,0,,a source,U,,\n")
-    with pytest.raises(TropismInputError, match="contact rule") as err:
-        load_rules(d / "rules.csv")
-    assert "response" in str(err.value) and "fold" in str(err.value)

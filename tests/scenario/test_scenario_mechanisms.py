@@ -74,9 +74,13 @@ def test_cxcl12_protects_a_line_that_carries_cxcr4_from_imatinib_and_a_cxcr4_blo
     s = TissueSolver(k562.model)
     ic50 = next(x.half_max for x in k562.model.rules if x.signal == "imatinib")
     kd = next(x.half_max for x in k562.model.rules if x.signal == "sdf1" and x.cell_type == "K562")
+    background = _rates(s, "apoptosis_rate", {"imatinib": 0.0, "sdf1": 0.0})
     bare = _rates(s, "apoptosis_rate", {"imatinib": ic50, "sdf1": 0.0})
     shielded = _rates(s, "apoptosis_rate", {"imatinib": ic50, "sdf1": kd})
-    assert np.allclose(shielded, 0.5 * bare)  # half-occupied CXCR4 halves drug-induced death
+    assert np.all(bare > 5 * background)
+    # half-occupied CXCR4 halves the death the drug adds, and leaves the background alone
+    assert np.allclose(shielded - background, 0.5 * (bare - background))
+    assert np.allclose(_rates(s, "apoptosis_rate", {"imatinib": 0.0, "sdf1": 10 * kd}), background)
     blocked = build(_scenario("K562", "bone_marrow", treatment=[drug, MSC],
                               intervention=[{"kind": "blockade", "target": "cxcr4"}]))
     sb = TissueSolver(blocked.model)
@@ -215,11 +219,14 @@ def test_touching_an_msc_shields_a_cxcr4_line_from_imatinib_and_a_cxcr4_blockade
         s.agents.n = 0  # two leukaemia cells, one touching an MSC and one 200 µm away
         s.add_cells(np.array([[0.0, 0.0, 0.0], [200.0, 0.0, 0.0], [15.0, 0.0, 0.0]]), np.array([0, 0, k]))
         ic50 = next(x.half_max for x in r.model.rules if x.signal == "imatinib")
-        return _rates(s, "apoptosis_rate", {"imatinib": ic50, "sdf1": 0.0})
+        return (_rates(s, "apoptosis_rate", {"imatinib": ic50, "sdf1": 0.0}),
+                _rates(s, "apoptosis_rate", {"imatinib": 0.0, "sdf1": 0.0}))
 
-    touching, alone = apoptosis()
-    assert touching == pytest.approx(alone * 0.049 / 1.049, rel=1e-6)  # 4.7 % left (Blood 2007 abstract)
-    touching, alone = apoptosis([{"kind": "blockade", "target": "cxcr4"}])
+    (touching, alone), (touching_free, background) = apoptosis()
+    # 4.7 % of the drug-induced death is left beside an MSC (Blood 2007 abstract) ...
+    assert touching - background == pytest.approx((alone - background) * 0.049 / 1.049, rel=1e-6)
+    assert touching_free == pytest.approx(background)  # ... and stroma alone leaves the background
+    (touching, alone), _ = apoptosis([{"kind": "blockade", "target": "cxcr4"}])
     assert touching == pytest.approx(alone)
 
 
@@ -230,3 +237,17 @@ def test_a_line_property_can_select_a_rule_by_its_value():
     assert carries(cat, "K562", "cxcr4_expression") and carries(cat, "K562", "cxcr4_expression=moderate")
     assert not carries(cat, "K562", "cxcr4_expression=high")
     assert not carries(cat, "LLC", "cxcr4_expression") and not carries(cat, "LLC", "cxcr4_expression=absent")
+
+
+def test_a_contact_row_reads_every_msc_type_of_the_scenario_and_moves_the_base_once():
+    drug = {"product": "drug", "name": "imatinib", "dose": 1.0, "route": "iv"}
+    two = [MSC, {**MSC, "source": "adipose"}]
+    r = build(_scenario("K562", "bone_marrow", treatment=[drug, *two]))
+    mscs = [n for n in r.model.cell_type_names if n.startswith("msc")]
+    contact = [x for x in r.model.rules if x.cell_type == "K562" and x.signal.startswith("contact with")]
+    assert sorted(x.signal for x in contact) == sorted(f"contact with {m}" for m in mscs) and len(mscs) == 2
+    k562 = next(c for c in r.model.cell_types if c.name == "K562")
+    alone = build(_scenario("K562", "bone_marrow", treatment=[drug]))
+    k0 = next(c for c in alone.model.cell_types if c.name == "K562")
+    assert k562.apoptosis.rate == pytest.approx(k0.apoptosis.rate)  # fold 1 read once: unchanged
+    assert all(x.saturation == pytest.approx(k0.apoptosis.rate) for x in contact)

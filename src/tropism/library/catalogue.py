@@ -232,11 +232,6 @@ def load_rules(path: str | Path | None = None) -> list[LibraryRule]:
         if row["response"] == "fold" and nums["max_response"] <= 0:
             raise TropismInputError("a fold must be positive", file=str(path), field=f"{where}: max_response",
                                     value=row["max_response"], allowed="> 0")
-        if row["signal"].strip().startswith("contact with ") and row["response"]:
-            # one row becomes a rule per cell type touched: a fold would be applied once each
-            raise TropismInputError("a contact rule reads its max_response as the behaviour's value",
-                                    file=str(path), field=f"{where}: response", value=row["response"],
-                                    allowed="empty, with a 'contact with <role>' signal")
         if row["applies_to_dead"] not in ("0", "1"):
             raise TropismInputError("applies_to_dead is 0 or 1", file=str(path), field=f"{where}: applies_to_dead",
                                     value=row["applies_to_dead"], allowed="0, 1")

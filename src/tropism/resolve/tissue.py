@@ -342,8 +342,14 @@ class TissueBuilder:
             for type_name in self.roles.get(r.cell_type, []):
                 if not self._applicable(r, type_name):
                     continue
-                for signal in self._signals(r.signal):
-                    out += self._rule(r, type_name, signal, subs)
+                first, *others = self._signals(r.signal) or [None]
+                if first is None:
+                    continue
+                made = self._rule(r, type_name, first, subs)
+                out += made
+                # one row read once per type (a fold moves the base once), then one rule per
+                # further type whose touch it reads
+                out += [rule.model_copy(update={"signal": signal}) for rule in made for signal in others]
         return out
 
     def _signals(self, signal: str) -> list[str]:
