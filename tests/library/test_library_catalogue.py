@@ -142,3 +142,13 @@ def test_every_registry_behaviour_names_an_operation_of_the_schedule_and_a_kerne
             cls, fn = first.split(".")
             assert hasattr({"TissueSolver": TissueSolver, "DiffusionSolver": DiffusionSolver}[cls], fn), (kind, first)
 
+
+
+def test_every_line_says_how_it_grows_in_culture():
+    # the PhysiCell contact-inhibition prior applies to adherent lines only (rules.csv): a line
+    # without the property would lose it without a word
+    cat = load_catalogue()
+    lines = cat.entities("cell_lines")
+    modes = {line: cat.get("cell_lines", line, "growth_in_culture") for line in lines}
+    assert all(m is not None and m.value in ("adherent", "suspension") for m in modes.values()), modes
+    assert modes["K562"].value == "suspension"
