@@ -246,6 +246,8 @@ def test_a_contact_row_reads_every_msc_type_of_the_scenario_and_moves_the_base_o
     mscs = [n for n in r.model.cell_type_names if n.startswith("msc")]
     contact = [x for x in r.model.rules if x.cell_type == "K562" and x.signal.startswith("contact with")]
     assert sorted(x.signal for x in contact) == sorted(f"contact with {m}" for m in mscs) and len(mscs) == 2
+    names = r.model.cell_type_names
+    assert all(x.signal_index == names.index(x.signal.removeprefix("contact with ")) for x in contact)
     k562 = next(c for c in r.model.cell_types if c.name == "K562")
     alone = build(_scenario("K562", "bone_marrow", treatment=[drug]))
     k0 = next(c for c in alone.model.cell_types if c.name == "K562")
