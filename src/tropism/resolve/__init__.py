@@ -117,14 +117,14 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
         A scenario (it is checked first).
     """
     import numpy as np
-    from ..geometry import sphere_radius
+    from ..geometry import lattice_points, packed_points, sphere_radius
     from ..library import load_catalogue, load_defaults, load_rules
     from ..model import Model
     from ..model.domain import Domain, RunOptions, SaveOptions
     from ..model.model import InitialCells
     from ..model.reactions import Arrival
     from .body import adhesion, body_scenarios, links
-    from .tissue import TissueBuilder, ball, disc
+    from .tissue import TissueBuilder
 
     check_experiment(e, file=file, catalogue=catalogue)
     cat = catalogue or load_catalogue()
@@ -149,17 +149,11 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     cells = InitialCells()
     if e.tumour is not None:
         spacing = 2.0 * float(sphere_radius(types[0].volume.total))
-        fill = ball if three_d else disc
+        dim = 3 if three_d else 2
         if e.tumour.radius_um is not None:
-            pos = fill(min(e.tumour.radius_um, half - sim.voxel_um), spacing)
-        else:
-            # the n cells nearest the centre of a packing wide enough to hold them
-            r = spacing
-            pos = fill(r, spacing)
-            while len(pos) < e.tumour.cells:
-                r *= 1.2
-                pos = fill(r, spacing)
-            pos = pos[np.argsort(np.linalg.norm(pos, axis=1), kind="stable")[: e.tumour.cells]]
+            pos = lattice_points(min(e.tumour.radius_um, half - sim.voxel_um), spacing, dim)
+        else:  # the n cells nearest the centre of the packing
+            pos = packed_points(e.tumour.cells, spacing, dim)
         cells = InitialCells(positions=pos, types=np.zeros(len(pos), dtype=np.int64))
 
     interventions = b.interventions(subs, rules)

@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from ..errors import TropismInputError
-from ..geometry import lattice_points, sphere_volume_from_diameter
+from ..geometry import sphere_volume_from_diameter
 from ..units import uptake_from_consumption
 from .check import carries
 from .tables import load_mechanisms
@@ -82,16 +82,6 @@ def _volume(total: float):
 def _rate(doubling_h: float) -> float:
     """Cycle rate (1/min) of a population doubling every ``doubling_h`` hours."""
     return float(np.log(2) / (doubling_h * 60.0))
-
-
-def disc(radius: float, spacing: float) -> np.ndarray:
-    """Cell centres filling a disc (hexagonal packing), z = 0."""
-    return lattice_points(radius, spacing, 2)
-
-
-def ball(radius: float, spacing: float) -> np.ndarray:
-    """Cell centres filling a ball (face-centred cubic packing)."""
-    return lattice_points(radius, spacing, 3)
 
 
 def molecule(name: str, species: str) -> tuple[str, dict]:
@@ -342,14 +332,13 @@ class TissueBuilder:
             for type_name in self.roles.get(r.cell_type, []):
                 if not self._applicable(r, type_name):
                     continue
-                first, *others = self._signals(r.signal) or [None]
-                if first is None:
+                signals = self._signals(r.signal)
+                if not signals:
                     continue
-                made = self._rule(r, type_name, first, subs)
-                out += made
                 # one row read once per type (a fold moves the base once), then one rule per
                 # further type whose touch it reads
-                out += [rule.model_copy(update={"signal": signal}) for rule in made for signal in others]
+                made = self._rule(r, type_name, signals[0], subs)
+                out += [rule.model_copy(update={"signal": signal}) for rule in made for signal in signals]
         return out
 
     def _signals(self, signal: str) -> list[str]:
