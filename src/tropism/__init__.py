@@ -23,7 +23,7 @@ TropismInputError
 import importlib
 import os
 
-from .tissue.threads import passive_wait as _passive_wait; _passive_wait()  # before OpenMP starts
+from .tissue.threads import wait_policy as _wait_policy; _wait_policy()  # before OpenMP starts
 
 from .errors import TropismInputError, UnsupportedElementWarning
 from .capabilities import register_rule_check

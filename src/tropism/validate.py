@@ -9,6 +9,8 @@ for any ``--workers``.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -115,6 +117,12 @@ def run_arm(scenario: dict, readout, file: str = "") -> tuple:
                                     allowed=allowed(name, known))
     value = values[readout] if isinstance(readout, str) else values
     return value, time.perf_counter() - t0
+
+
+def _worker_threads(threads: int) -> None:
+    from .tissue.threads import set_threads
+
+    set_threads(threads)
 
 
 def _job(args):
@@ -236,7 +244,11 @@ def run_findings(findings: list[Finding], workers: int = 1, seeds: int | None = 
     if workers > 1 and len(jobs) > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        # each worker takes its share of the cores: threads that outnumber the cores wait for
+        # one another's time slices at every parallel region (results do not depend on it)
+        share = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_worker_threads, initargs=(share,)) as pool:
             done = list(_progress(pool.map(_job, jobs), progress))
     else:
         done = list(_progress(map(_job, jobs), progress))

@@ -383,3 +383,26 @@ def test_figures(run_dir, tmp_path):
     assert _is_png(population_figure(log.path, tmp_path / "pop.png"))
     assert _is_png(cells_over_time_figure(run_dir, tmp_path / "cells.png", max_panels=6))
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("with_field", [False, True])
+def test_a_reused_snapshot_canvas_draws_what_a_fresh_one_draws(tmp_path, with_field):
+    # a run reuses one figure for its snapshots: a frame must not carry anything of the one
+    # before it (cells, title, the field's pixels or colour scale)
+    from tropism.io import figures
+
+    def frame(seed, name):
+        g = np.random.default_rng(seed)
+        n = 300 + 100 * seed
+        pos = np.column_stack([g.uniform(-200, 200, (n, 2)), np.zeros(n)])
+        kw = {"field": g.random((20, 20)) * 10.0 ** seed, "field_name": "oxygen (mmHg)"} if with_field else {}
+        return snapshot_png(tmp_path / name, pos, np.full(n, 8.4), g.integers(0, 3, n), g.random(n) < 0.1,
+                            ["a", "b", "c"], (-200, 200, -200, 200), 60.0 * seed, **kw).read_bytes()
+
+    figures._canvas = None
+    fresh = frame(1, "fresh.png")
+    other = frame(3, "other.png")
+    again = frame(1, "again.png")
+    assert figures._canvas is not None  # the second and third frames drew on the first's figure
+    assert again == fresh
+    assert other != fresh

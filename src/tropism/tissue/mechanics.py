@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from .neighbors import bin_geometry, bounds, build_grid
 from .rng import STREAM_MOTILITY_DIR, STREAM_MOTILITY_TURN, uniform, uniform_k
 from .stencil import difference
 from .threads import LIGHT_SERIAL_AGENTS  # light per-agent loops run serially below it
@@ -314,7 +315,7 @@ def neighbour_forces(n, cells: ContactCells, grid, out: ForceOutput, scratch: Sc
     sqrt(adh_i adh_j aff_ij aff_ji)(1 − d/A)² while d < A, along the line of centres; each
     agent sums its own neighbours in a fixed order, so results do not depend on threads.
 
-    ``grid`` is ``(start, order, lo, size, dims, e_cut)``: the bins of
+    ``grid`` is ``(start, order, lo, size, dims, e_cut[, e_max])`` (:func:`contact_grid`): the bins of
     :func:`~tropism.tissue.neighbors.build_grid` and the extent max(r, rel r) that divides
     ordinary agents, scanned in parallel with bins of their own reach, from the few larger
     ones, whose pairs a serial pass adds (:func:`_large_agents`); bins must be at least
@@ -329,8 +330,9 @@ def neighbour_forces(n, cells: ContactCells, grid, out: ForceOutput, scratch: Sc
     pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity = cells
     velocity, pressure, nbr, nbr_count = out
     near, near_affinity = scratch
-    start, order, lo, size, dims, e_cut = grid
+    start, order, lo, size, dims, e_cut = grid[:6]
     e_cut = float(e_cut)
+    larger = len(grid) < 7 or grid[6] > e_cut  # e_max, when the grid knows it: any large agents?
     args = (n, pos, radius, ctype, repulsion, adhesion, rel_max_adh, affinity, start, order, lo, size, dims, e_cut,
             velocity, pressure, near, near_affinity, nbr, nbr_count)
     # one compiled kernel per flag pair: the scan's branches on them fold away
@@ -342,8 +344,9 @@ def neighbour_forces(n, cells: ContactCells, grid, out: ForceOutput, scratch: Sc
         _list(*args)
     else:
         return
-    _large_agents(n, start, order, lo, size, dims, e_cut, with_forces, with_list, velocity, pressure, near,
-                  near_affinity, nbr, nbr_count)
+    if larger:
+        _large_agents(n, start, order, lo, size, dims, e_cut, with_forces, with_list, velocity, pressure, near,
+                      near_affinity, nbr, nbr_count)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -388,6 +391,23 @@ def ordinary_extent(radius, rel_max_adh):
         b -= 1
     e_cut = e_max if b == nb_ - 1 else e_min + (b + 1) * width
     return max(e_cut, 1e-6), e_max
+
+
+@nb.njit(cache=True, nogil=True)
+def contact_grid(pos, radius, rel_max_adh, n, lo, hi, use_2d, reach=2.0):
+    """The bins of a neighbour scan: ``(start, order, box_lo, size, dims, e_cut, e_max)``.
+
+    The extents that split ordinary agents from large ones (:func:`ordinary_extent`), the box
+    the agents occupy (:func:`~tropism.tissue.neighbors.bounds`), bins for ``reach`` times
+    ``e_cut`` (2, the ordinary pairs' reach; more gives other bins, the same pairs) over it (:func:`~tropism.tissue.neighbors.grid_geometry`) and the agents sorted into them
+    (:func:`~tropism.tissue.neighbors.build_grid`), in one compiled call: each step builds
+    them, and four calls from Python cost more than the work in a tissue of a thousand cells.
+    """
+    e_cut, e_max = ordinary_extent(radius[:n], rel_max_adh[:n])
+    blo, bhi = bounds(pos, n, lo, hi)
+    size, dims = bin_geometry(blo, bhi, reach * e_cut, use_2d, n)
+    start, order, _ = build_grid(pos, n, blo, size, dims)
+    return start, order, blo, size, dims, e_cut, e_max
 
 
 def cell_velocities(n, cells: ContactCells, grid, velocity, pressure, scratch: ScanScratch):

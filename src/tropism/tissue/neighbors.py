@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numba as nb
 import numpy as np
 
@@ -84,6 +86,21 @@ def voxel_indices(pos, n, lo, spacing, shape, out):
         out[q] = idx
 
 
+@nb.njit(cache=True, nogil=True)
+def bin_geometry(lo, hi, reach, use_2d, n_agents):
+    naxes = 2 if use_2d else 3
+    extent = 1.0
+    for a in range(naxes):
+        extent *= hi[a] - lo[a]
+    sparse = (extent / max(8.0 * n_agents, float(1 << 20))) ** (1.0 / naxes)
+    size = max(0.5 * reach, sparse, 1e-6)
+    dims = np.empty(3, np.int64)
+    for a in range(3):
+        span = 0.0 if (use_2d and a == 2) else hi[a] - lo[a]
+        dims[a] = max(int(math.ceil(span / size)), 1)
+    return size, dims
+
+
 def grid_geometry(lo: np.ndarray, hi: np.ndarray, reach: float, use_2d: bool, n_agents: int = 0):
     """Bin edge and bin counts for interaction reach ``reach`` (µm) over box [lo, hi].
 
@@ -93,14 +110,5 @@ def grid_geometry(lo: np.ndarray, hi: np.ndarray, reach: float, use_2d: bool, n_
     otherwise pay for millions of empty bins (the scan then covers ±⌈reach / size⌉ bins),
     while a dense tissue in a mostly empty domain keeps bins small (fewer candidates).
     """
-    naxes = 2 if use_2d else 3
-    extent = np.prod((hi - lo)[:naxes])
-    sparse = (extent / max(8.0 * n_agents, float(1 << 20))) ** (1.0 / naxes)
-    size = max(0.5 * float(reach), sparse, 1e-6)
-    span = np.array(hi - lo, dtype=float)
-    if use_2d:
-        span[2] = 0.0  # one layer of bins, however thick the voxel layer
-    dims = np.maximum(np.ceil(span / size).astype(np.int64), 1)
-    if use_2d:
-        dims[2] = 1
-    return size, dims
+    return bin_geometry(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), float(reach), bool(use_2d),
+                     int(n_agents))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import FACES, Model
-from . import population, rng, threads
+from . import population, rng
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
 from .arrivals import arrival_sites, poisson
 from .diffusion import DiffusionSolver, douglas_substeps
-from .mechanics import ContactCells, ForceOutput, ScanScratch, contact_counts, neighbour_forces, ordinary_extent
+from .mechanics import ContactCells, ForceOutput, ScanScratch, contact_counts, contact_grid, neighbour_forces
 from .mesh import Mesh
-from .neighbors import bounds, build_grid, grid_geometry, voxel_indices
+from .neighbors import voxel_indices
 from .parameters import TypeTables
 from .reactions import conversion_weights
 from .registry import behaviour_target, read_signal
@@ -51,7 +51,12 @@ class TissueSolver:
     arrived, departed : numpy.ndarray
         Cells that entered (arrivals) and left (departures) the tissue, per cell type: the
         body port's counters.
+    bin_reach : float
+        Bins of the neighbour scan cover this many ordinary extents (2: one pair's reach);
+        another value changes the bins and the summation order, never the pairs.
     """
+
+    bin_reach = 2.0
 
     def __init__(self, model: Model, seed: int | None = None) -> None:
         check_memory(model)  # before the first allocation: refuse rather than crash
@@ -203,11 +208,8 @@ class TissueSolver:
     def _grid(self):
         a = self.agents
         n = a.n
-        e_cut, _ = ordinary_extent(a.radius[:n], a.rel_max_adh[:n, 0])
-        lo, hi = bounds(a.position, n, self.lo, self.hi)
-        size, dims = grid_geometry(lo, hi, 2.0 * e_cut, self.use_2d, n)
-        start, order, _ = build_grid(a.position, n, lo, size, dims)
-        return start, order, lo, size, dims, e_cut
+        return contact_grid(a.position, a.radius, a.rel_max_adh[:, 0], n, self.lo, self.hi, self.use_2d,
+                            self.bin_reach)
 
     def neighbours(self, with_forces: bool = False, with_list: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Build the neighbour list (and, ``with_forces``, the mechanics velocities and pressure).
@@ -223,8 +225,6 @@ class TissueSolver:
         if self._nbr.shape[0] < n:
             self._nbr = np.empty((a.capacity, self._nbr.shape[1]), dtype=np.int32)
             self._nbr_count = np.zeros(a.capacity, dtype=np.int64)
-        if with_forces and threads.take_forces_ahead(self, with_list):  # computed beside the last diffusion
-            return self._nbr, self._nbr_count
         grid = self._grid()
         while True:
             neighbour_forces(n, ContactCells.of(a), grid, ForceOutput(a.velocity, a.pressure, self._nbr, self._nbr_count),
@@ -275,10 +275,6 @@ class TissueSolver:
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""
-        with threads.for_step(self):  # how many threads, and what a second one does (tissue/threads.py)
-            self._step()
-
-    def _step(self) -> None:
         sch = self.schedule
         if self.n_substrates:
             sch.run_diffusion(self, 1)
@@ -291,7 +287,6 @@ class TissueSolver:
             sch.run("mechanics", self)
         sch.run("exchange", self)
         self.scratch.clear()
-        threads.start_forces_ahead(self)  # the next step's forces beside these diffusion steps
         if self.n_substrates:
             sch.run_diffusion(self, self.diffusion_per_mechanics - 1)
         self.mechanics_step += 1
