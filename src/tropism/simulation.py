@@ -26,6 +26,7 @@ from __future__ import annotations
 import signal
 import threading
 import time as _time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -37,6 +38,7 @@ from .model import Model
 from .model.coupling import BodyLink
 from .tissue.agents import LIVE
 from .tissue.solver import TissueSolver
+from .tissue.threads import set_threads
 
 #: The ports: name, direction, unit.
 PORTS: tuple[tuple[str, str, str], ...] = (
@@ -499,7 +501,9 @@ class Simulation:
 
         interrupted = False
         last_progress = -1.0
-        with StopFlag() as stop:
+        threads = set_threads(None)
+        sharing = [r for r in recorders if hasattr(r, "cores_busy")] if threads > 1 else []
+        with StopFlag() as stop, _threads_restored(threads):
             if not resumed:
                 hand("initial", loop_step)
             for k in range(loop_step, n_steps + 1):
@@ -517,6 +521,8 @@ class Simulation:
                     if k % cp.every == 0:
                         cp.to_tissue()
                 agent_steps += solver.agents.n
+                if sharing:  # a recorder's background work (pictures) takes a core while it runs
+                    set_threads(max(1, threads - sum(r.cores_busy() for r in sharing)))
                 solver.step()
                 for cp in cps:
                     if (k + 1) % cp.every == 0 or k + 1 == n_steps:
@@ -536,6 +542,14 @@ class Simulation:
         _call(recorders, "finish", final)
         return RunResult(time=solver.time, saves=count, agents=solver.agents.n, agent_steps=agent_steps,
                          wall_s=_time.perf_counter() - t0, interrupted=interrupted)
+
+
+@contextmanager
+def _threads_restored(threads: int):
+    try:
+        yield
+    finally:
+        set_threads(threads)
 
 
 def _call(recorders, method: str, *args) -> None:

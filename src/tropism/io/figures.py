@@ -557,6 +557,12 @@ class BackgroundDrawer:
         """Pictures handed over and not yet written."""
         return len(self._pending)
 
+    def drawing(self) -> bool:
+        """Whether a picture handed over is still being drawn (asked without waiting)."""
+        if self._pending:
+            self._collect(block=False)
+        return bool(self._pending)
+
     def _send(self, line: str) -> bool:
         try:
             self.proc.stdin.write(line.encode() + b"\n")
