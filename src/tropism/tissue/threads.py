@@ -6,8 +6,8 @@ threads (each agent's sums run in a fixed order; serial passes stay serial).
 Every kernel runs on the requested OpenMP threads, whatever the tissue's size: with idle
 threads that spin briefly before they sleep (:func:`wait_policy`), a parallel region costs
 about 2 µs to start, and splitting pays from about a hundred agents (measured on the 2-core
-machine, 100 to 6,000 agents: 0.23 against 0.25 ms a step at 100, 0.32 against 0.36 at
-1,000, 0.86 against 1.20 at 6,000; ``benchmarks/bench_threads.py``). Until that policy a
+machine, 100 to 6,000 agents, 2 threads against 1: 0.22 against 0.24 ms a step at 100,
+0.30 against 0.36 at 1,000, 0.89 against 1.28 at 6,000; ``benchmarks/bench_threads.py``). Until that policy a
 sleeping thread cost ~55 µs to wake, so small tissues ran on one thread and a second Python
 thread computed the next step's forces beside the diffusion steps; both are gone.
 
