@@ -65,8 +65,14 @@ def _time_label(t_min: float) -> str:
     return f"t = {t_min:.1f} min"
 
 
-def _draw_cells(ax, positions, radii, cell_type, dead, names: dict[int, str]) -> list:
-    """Draw cells as circles on ``ax``; return legend handles."""
+def _type_lut(names: dict[int, str]) -> dict:
+    ids = sorted(names)
+    colors = _type_colors(len(ids))
+    return {tid: colors[i] for i, tid in enumerate(ids)}
+
+
+def _cell_collection(ax, positions, radii, cell_type, dead, names: dict[int, str]):
+    """The cells as circles on ``ax`` (an EllipseCollection, added), None when there are none."""
     pos = np.asarray(positions, dtype=float)
     if pos.ndim != 2 or pos.shape[1] not in (2, 3):
         raise ValueError(f"positions must be (n, 2) or (n, 3), got {pos.shape}")
@@ -76,31 +82,36 @@ def _draw_cells(ax, positions, radii, cell_type, dead, names: dict[int, str]) ->
     dd = np.asarray(dead, dtype=bool).ravel()
     if ct.size != n or dd.size != n:
         raise ValueError(f"cell_type ({ct.size}) and dead ({dd.size}) must match positions ({n})")
-    ids = sorted(names)
-    colors = _type_colors(len(ids))
-    lut = {tid: colors[i] for i, tid in enumerate(ids)}
+    if not n:
+        return None
+    lut = _type_lut(names)
     face = np.empty((n, 4))
     for tid in np.unique(ct):
         face[ct == tid] = lut.get(int(tid), (0.0, 0.0, 0.0, 1.0))
     face[dd] = _DEAD_COLOR
-    if n:
-        order = np.argsort(pos[:, 2], kind="stable") if pos.shape[1] == 3 else np.arange(n)
-        coll = EllipseCollection(
-            widths=2 * r[order],
-            heights=2 * r[order],
-            angles=np.zeros(n),
-            units="xy",
-            offsets=pos[order, :2],
-            offset_transform=ax.transData,
-            facecolors=face[order],
-            edgecolors=(0, 0, 0, 0.6),
-            linewidths=0.3,
-        )
-        ax.add_collection(coll)
+    order = np.argsort(pos[:, 2], kind="stable") if pos.shape[1] == 3 else np.arange(n)
+    coll = EllipseCollection(
+        widths=2 * r[order],
+        heights=2 * r[order],
+        angles=np.zeros(n),
+        units="xy",
+        offsets=pos[order, :2],
+        offset_transform=ax.transData,
+        facecolors=face[order],
+        edgecolors=(0, 0, 0, 0.6),
+        linewidths=0.3,
+    )
+    ax.add_collection(coll)
+    return coll
+
+
+def _legend_handles(names: dict[int, str]) -> list:
+    """A marker per cell type (its colour) and one for dead cells."""
+    lut = _type_lut(names)
     handles = [
         Line2D([], [], marker="o", linestyle="", markerfacecolor=lut[tid], markeredgecolor="k",
                markeredgewidth=0.3, label=names[tid])
-        for tid in ids
+        for tid in sorted(names)
     ]
     handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=_DEAD_COLOR,
                           markeredgecolor="k", markeredgewidth=0.3, label="dead"))
@@ -123,44 +134,72 @@ _SNAP_COLORBAR = (0.85, 0.155, 0.03, 0.71)
 
 
 class _SnapshotCanvas:
-    """A snapshot figure kept between frames of one run: axes, legend and colour bar are made
-    once; a frame replaces the cells, the title and the field's pixels and scale."""
+    """A snapshot figure kept between frames of one run, drawn by blitting.
 
-    def __init__(self, bounds, names: dict[int, str], with_field: bool, field_extent, field_name) -> None:
+    The parts alike in every frame (background, axes, ticks, axis labels) are rendered once;
+    a frame restores them and draws its own parts over them: the field and its colour bar,
+    the cells, the legend (over the cells) and the title. Half the drawing time of a
+    snapshot was the static parts, measured and laid out anew each time.
+    """
+
+    def __init__(self, bounds, names: dict[int, str], with_field: bool, field_extent, field_name,
+                 dpi: int) -> None:
         xmin, xmax, ymin, ymax = bounds
-        self.fig = Figure(figsize=(7.0, 6.0))
-        FigureCanvasAgg(self.fig)
+        self.fig = Figure(figsize=(7.0, 6.0), dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
         self.ax = self.fig.add_axes(_SNAP_AXES_WITH_FIELD if with_field else _SNAP_AXES)
         self.names = names
-        self.image = self.colorbar = None
+        self.image = self.cax = None
         if with_field:
             self.image = self.ax.imshow(np.zeros((1, 1)), extent=field_extent, origin="lower", cmap="viridis",
-                                        interpolation="nearest", aspect="equal", zorder=0)
-            self.colorbar = self.fig.colorbar(self.image, cax=self.fig.add_axes(_SNAP_COLORBAR))
+                                        interpolation="nearest", aspect="equal", zorder=0, animated=True)
+            self.cax = self.fig.add_axes(_SNAP_COLORBAR)
+            self.colorbar = self.fig.colorbar(self.image, cax=self.cax)
             if field_name:
                 self.colorbar.set_label(field_name)
+            self.cax.set_animated(True)
         self.ax.set_xlim(xmin, xmax)
         self.ax.set_ylim(ymin, ymax)
         self.ax.set_aspect("equal")
         self.ax.set_xlabel("x (micron)")
         self.ax.set_ylabel("y (micron)")
-        self.title = self.ax.set_title(" ")
-        self.legend = None
+        self.title = self.ax.set_title(" ", animated=True)
+        self.legend = self.ax.legend(handles=_legend_handles(names), loc="upper right", fontsize="small",
+                                     framealpha=0.8)
+        self.legend.set_animated(True)
+        for spine in self.ax.spines.values():  # drawn over each frame's field and cells
+            spine.set_animated(True)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
 
-    def draw(self, positions, radii, cell_type, dead, time: float, field) -> Figure:
-        for coll in list(self.ax.collections):
-            coll.remove()
-        handles = _draw_cells(self.ax, positions, radii, cell_type, dead, self.names)
-        if self.legend is None:
-            self.legend = self.ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.8)
+    def draw(self, positions, radii, cell_type, dead, time: float, field) -> bytes:
+        """The frame as PNG bytes."""
+        from PIL import Image
+
+        cells = _cell_collection(self.ax, positions, radii, cell_type, dead, self.names)
+        self.canvas.restore_region(self.background)
+        renderer = self.canvas.get_renderer()
         if self.image is not None:
             self.image.set_data(field)
             self.image.norm.vmin = self.image.norm.vmax = None  # scaled to this frame's values
             self.image.autoscale()
             self.colorbar.update_normal(self.image)
+            self.ax.draw_artist(self.image)
+            self.cax.draw(renderer)
+        if cells is not None:
+            cells.set_animated(True)
+            self.ax.draw_artist(cells)
+            cells.remove()
+        for spine in self.ax.spines.values():
+            self.ax.draw_artist(spine)
+        self.ax.draw_artist(self.legend)
         n = np.asarray(positions).shape[0]
         self.title.set_text(f"{_time_label(float(time))}, {n} cells")
-        return self.fig
+        self.ax.draw_artist(self.title)
+        buf = io.BytesIO()
+        # zlib level 1: a third of the encoding time of the default 6, files about 10 % larger
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
 
 _canvas: tuple[tuple, _SnapshotCanvas] | None = None  # the last snapshot's canvas and its key
@@ -232,11 +271,14 @@ def snapshot_png(
     names = _names(cell_type_names)
     # a run draws many frames alike but for their cells: the figure is made once and reused
     # (the same bytes as a fresh one; Matplotlib settings are part of the key)
-    key = (bounds, tuple(sorted(names.items())), arr is not None, ext, field_name,
+    key = (bounds, tuple(sorted(names.items())), arr is not None, ext, field_name, dpi,
            repr(sorted(_changed_rc().items())))
-    canvas = _snapshot_canvas(key, lambda: _SnapshotCanvas(bounds, names, arr is not None, ext, field_name))
-    fig = canvas.draw(positions, radii, cell_type, dead, time, arr)
-    return save_png(fig, path, dpi)
+    canvas = _snapshot_canvas(key, lambda: _SnapshotCanvas(bounds, names, arr is not None, ext, field_name, dpi))
+    png = canvas.draw(positions, radii, cell_type, dead, time, arr)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, png)
+    return path
 
 
 def population_figure(populations_csv: str | os.PathLike, path: str | os.PathLike, *, dpi: int = 120) -> Path:
@@ -342,7 +384,8 @@ def cells_over_time_figure(
         ct = np.asarray(cells.get("cell_type", np.zeros(n)))
         dead = np.asarray(cells.get("dead", np.zeros(n)), dtype=float) > 0.5
         names = all_names or {int(t): str(int(t)) for t in np.unique(ct)}
-        handles = _draw_cells(ax, pos, _radii(cells, n), ct, dead, names)
+        _cell_collection(ax, pos, _radii(cells, n), ct, dead, names)
+        handles = _legend_handles(names)
         ax.set_xlim(bb[0], bb[3])
         ax.set_ylim(bb[1], bb[4])
         ax.set_aspect("equal")
