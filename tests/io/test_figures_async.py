@@ -23,6 +23,8 @@ from tropism.model import (CellType, Clocks, Cycle, Domain, InitialCells, Mechan
 from tropism.model.phenotype import default_apoptosis, default_necrosis
 from tropism.run import run_model
 
+from conftest import needs_threads
+
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the drawing process needs POSIX pipes")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -155,3 +157,33 @@ def test_worker_takes_the_callers_matplotlib_settings():
 
     with matplotlib.rc_context({"lines.linewidth": 3.25}):
         assert figures._changed_rc() == {"lines.linewidth": 3.25}
+
+
+def test_a_run_leaves_the_drawer_a_core_only_while_it_draws(tmp_path, monkeypatch):
+    # Figures.cores_busy is what the run's loop asks before each step (simulation.run)
+    fig = recorders.Figures(tmp_path, small_model(), background=True)
+    assert fig.cores_busy() == 0  # no drawer yet
+    try:
+        for k in range(3):
+            fig._draw("snapshot_png", *_snapshot_args(tmp_path / f"s{k}.png", n=20_000, seed=k))
+        assert fig.cores_busy() == 1  # 60,000 cells to draw: still at it
+        fig._drawer.wait()
+        assert fig.cores_busy() == 0
+    finally:
+        fig._drawer.close()
+
+
+@needs_threads(2)
+def test_the_run_asks_before_each_step_and_restores_its_threads(tmp_path, monkeypatch):
+    seen = []
+    original = recorders.Figures.cores_busy
+
+    def spy(self):
+        seen.append(original(self))
+        return seen[-1]
+
+    monkeypatch.setattr(recorders.Figures, "cores_busy", spy)
+    from tropism.tissue.threads import set_threads
+    run_model(small_model(max_time=2.0, every=1.0), tmp_path / "run", seed=2, threads=2)
+    assert len(seen) == 20 and set(seen) <= {0, 1}  # asked before each of the 20 steps
+    assert set_threads(None) == 2  # the run's thread count is restored when it returns
