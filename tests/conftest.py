@@ -16,6 +16,17 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 
 
+@pytest.fixture(autouse=True)
+def _one_thread_per_test_worker():
+    """Under pytest-xdist each worker runs its tests on one kernel thread (a test that
+    compares thread counts sets its own). The workers already fill the cores, and kernels on
+    every core in every worker left OpenMP threads spinning beside another worker's
+    compilation: a fresh clone's suite took 18 min instead of 6."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        set_threads(1)
+    yield
+
+
 @pytest.fixture()
 def one_thread():
     """Run on one kernel thread (fast and load-independent on a busy 2-core machine)."""
