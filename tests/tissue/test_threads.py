@@ -27,3 +27,23 @@ def test_importing_tropism_sets_a_bounded_spin():
                                            ({"GOMP_SPINCOUNT": "7"}, "7 None")])
 def test_a_users_policy_is_left_alone(env, expected):
     assert _env_after_import(**env) == expected
+
+
+def test_the_tuner_gives_the_cores_up_under_load_and_takes_them_back(monkeypatch):
+    counts = []
+    monkeypatch.setattr(threads, "runnable_tasks", lambda: counts.pop(0))
+    t = threads.ThreadTuner(threads=2, cores=2, window=1, calm=3)
+
+    def after(*ready):
+        for r in ready:
+            counts.append(r)
+            t.step()
+        return t.one
+
+    assert after(2, 2, 1) is False  # this run's two threads alone: room
+    assert after(4) is False  # one crowded count is a passing task
+    assert after(4, 3) is True  # twice in a row: another run wants the cores
+    assert after(2, 2) is True  # on one thread, the other run's thread still wants one
+    assert after(1, 1) is True and after(1) is False  # three calm counts in a row: all threads again
+    monkeypatch.setattr(threads, "runnable_tasks", lambda: None)
+    assert after(None) is False  # no load figure (not Linux): all threads

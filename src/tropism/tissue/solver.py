@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import FACES, Model
-from . import population, rng
+from . import population, rng, threads
 from .agents import APOPTOTIC, LIVE, NECROTIC_LYSED, NECROTIC_SWELLING, Agents
 from .arrivals import arrival_sites, poisson
 from .diffusion import DiffusionSolver, douglas_substeps
@@ -275,6 +275,10 @@ class TissueSolver:
 
     def step(self) -> None:
         """Advance one mechanics interval (dt_mechanics), with its diffusion and phenotype steps."""
+        with threads.for_step(self):  # all threads or one, whichever is faster now (tissue/threads.py)
+            self._step()
+
+    def _step(self) -> None:
         sch = self.schedule
         if self.n_substrates:
             sch.run_diffusion(self, 1)
