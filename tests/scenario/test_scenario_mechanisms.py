@@ -253,3 +253,25 @@ def test_a_contact_row_reads_every_msc_type_of_the_scenario_and_moves_the_base_o
     k0 = next(c for c in alone.model.cell_types if c.name == "K562")
     assert k562.apoptosis.rate == pytest.approx(k0.apoptosis.rate)  # fold 1 read once: unchanged
     assert all(x.saturation == pytest.approx(k0.apoptosis.rate) for x in contact)
+
+
+def test_tumour_cells_clear_vegf_through_their_receptors_and_without_them_it_builds_up():
+    from tropism.resolve.tissue import receptor_clearance_um3_per_min
+    from tropism.simulation import Simulation
+    r = build(_scenario(hours=6.0, radius=120))
+    ct26 = next(c for c in r.model.cell_types if c.name == "CT26")
+    # 1e4 NRP1 at kon 3.125e6/M/s, koff 1e-3/s, kint 2.8e-4/s: 681 µm³ cleared a minute, by hand
+    assert receptor_clearance_um3_per_min(3.125e6, 1e-3, 2.8e-4, 1e4) == pytest.approx(681.1, rel=1e-3)
+    assert ct26.secretion["vegf"].uptake_rate == pytest.approx(681.1 / ct26.volume.total, rel=1e-3)
+    assert "neuropilin-1" in r.model.provenance["cell_types[CT26].secretion[vegf].uptake_rate"].source
+    off_types = [c.model_copy(update={"secretion": {**c.secretion, "vegf": c.secretion["vegf"].model_copy(
+        update={"uptake_rate": 0.0})}}) for c in r.model.cell_types]
+    off = r.model.model_copy(update={"cell_types": off_types})
+    j = r.model.substrate_names.index("vegf")
+    levels = []
+    for model in (r.model, off):
+        sim = Simulation(model, seed=1)
+        sim.run()
+        levels.append(float(sim.solver.flat_fields[j].max()))
+    on, without = levels
+    assert 0.0 < on < 0.5 * without

@@ -29,6 +29,22 @@ SECRETION = {"cell_lines": re.compile(r"^([a-z0-9]+)_secretion_pg_per_1e6_cells_
 #: the table takes where the library has no measurement of its own
 DEFAULT_SECRETION = {"cell_lines": "tumour_secretion", "msc_sources": "msc_secretion"}
 _PRIOR_KEY = re.compile(r"^([a-z0-9]+)_pg_per_1e6_cells_per_24h$")
+#: the defaults.toml section holding a role's ``<substrate>_receptors_per_cell``
+DEFAULT_ROLE = {"cell_lines": "tumour", "msc_sources": "msc"}
+#: the substrates.csv constants of a ligand's clearing receptor
+RECEPTOR_KINETICS = ("receptor_association_per_M_per_s", "receptor_dissociation_per_s",
+                     "receptor_internalisation_per_s")
+AVOGADRO = 6.02214076e23
+
+
+def receptor_clearance_um3_per_min(kon: float, koff: float, kint: float, receptors: float) -> float:
+    """Volume of fluid a cell clears of a ligand per minute through its receptors (µm³/min).
+
+    Far below the Kd the free receptors are the total ``receptors``; a bound complex either
+    dissociates (``koff``) or is internalised (``kint``), so the ligand leaves at
+    kon·R·kint/(kint + koff) per molar concentration (L/s), ×1e15 µm³/L ×60 s/min.
+    """
+    return kon * kint / (kint + koff) * receptors / AVOGADRO * 1e15 * 60.0
 
 
 def default_secreted(dflt: dict, table: str) -> dict[str, dict]:
@@ -246,7 +262,27 @@ class TissueBuilder:
             else:
                 continue
             sec[sub] = SecretionParameters(net_export_rate=rate)
+        for sub in subs:
+            uptake = self._receptor_uptake(table, type_name, sub, volume_um3)
+            if uptake:
+                sec[sub] = sec[sub].model_copy(update={"uptake_rate": uptake})
         return sec
+
+    def _receptor_uptake(self, table, type_name, sub, volume_um3) -> float:
+        """A cell's first-order uptake of ``sub`` (1/min, per its volume) through the receptors the
+        role's defaults give it, at the ligand's kinetics in substrates.csv; 0 where either is
+        missing. Receptor-mediated internalisation is how tissue clears a growth factor it binds."""
+        count = self.dflt.get(DEFAULT_ROLE[table], {}).get(f"{sub}_receptors_per_cell")
+        kinetics = [self.cat.get("substrates", sub, k) for k in RECEPTOR_KINETICS]
+        if count is None or any(k is None for k in kinetics):
+            return 0.0
+        kon, koff, kint = (k.value for k in kinetics)
+        rate = receptor_clearance_um3_per_min(kon, koff, kint, count["value"]) / volume_um3
+        status = "U" if "U" in [count["status"]] + [k.status for k in kinetics] else "V"
+        record(self.prov, f"cell_types[{type_name}].secretion[{sub}].uptake_rate", "1/min",
+               f"{count['source']} [default prior], cleared at kon {kon:g}/M/s, koff {koff:g}/s, internalisation "
+               f"{kint:g}/s ({kinetics[0].source} [library substrates: {sub}])", status)
+        return rate
 
     def _tumour_type(self, subs):
         from ..model.phenotype import CellType, Cycle, PhaseLink
