@@ -74,7 +74,8 @@ def run(
             out_dir = Path("output") / model_path.stem
         extra.append(TimeSeries(out_dir, model, resolved.roles["tumour"], resolved.roles["msc"],
                                 resolved.hypoxic_mmHg, png=png, title=resolved.experiment.title,
-                                products=resolved.product_labels(), groups=resolved.experiment.simulation.readouts))
+                                products=resolved.product_labels(), groups=resolved.experiment.simulation.readouts,
+                                treatments=len(resolved.experiment.treatment)))
     else:
         model = _load(model_path)
     if max_time is not None:

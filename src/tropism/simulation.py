@@ -326,7 +326,7 @@ class _Coupler:
                 add(link.departure_state, departed / h)
             for ml in link.release:
                 if released[ml.substrate] != 0.0:  # negative: the tissue took it up from plasma
-                    add(ml.state, ml.scale * released[ml.substrate])
+                    add(ml.state, ml.scale * released[ml.substrate] / (self.share if ml.whole_tumour else 1.0))
             blockade = None
             if self.product is not None and link.chemokine:
                 # a CXCR4/SDF-1 blockade on the product acts on its migration in the body while it acts

@@ -26,6 +26,9 @@ BAD = [
     ('dose = 1\n[product]\nkind = "msc"\n[tumour]\nsite = "liver"\n', "tumour.site", "liver"),
     ('dose = 1\n[product]\nkind = "drug"\n', "product", None),
     ('dose = 1 [\n', None, None),
+    ('dose = 0\n[product]\nkind = "msc"\n', "(top level)", None),                       # only what a tumour makes
+    ('dose = 5\n[product]\nkind = "exosome"\nendogenous = true\n[tumour]\nsite = "brain"\n', "(top level)", None),
+    ('dose = 0\n[product]\nkind = "exosome"\nendogenous = true\n', "(top level)", None),  # needs its tumour
 ]
 
 

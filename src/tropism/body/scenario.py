@@ -46,6 +46,8 @@ class Product(_Strict):
     diameter_cv: Optional[float] = Field(None, ge=0, le=1, description="MSC diameter coefficient of variation")
     name: Optional[str] = Field(None, description="drug or protein name (kind = 'drug')")
     cargo_per_unit: float = Field(0.0, ge=0, description="cargo carried per exosome (any unit)")
+    endogenous: bool = Field(False, description="made in the host, never given: a coupled tumour tissue releases it "
+                             "into the blood through its vessels (dose 0)")
 
     @model_validator(mode="after")
     def _drug_named(self):
@@ -137,7 +139,7 @@ class Scenario(_Strict):
     body_weight_g: Optional[float] = Field(None, gt=0)
     tumour: Optional[Tumour] = None
     product: Product
-    dose: float = Field(gt=0)
+    dose: float = Field(ge=0)
     route: Route = Route()
     schedule: Schedule = Schedule()
     duration_h: float = Field(168.0, gt=0, le=24 * 365)
@@ -160,6 +162,14 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self):
+        if self.product.endogenous:
+            if self.dose != 0:
+                raise ValueError(f"an endogenous product is released by the tumour, not given: dose must be 0 "
+                                 f"(got {self.dose!r})")
+            if self.tumour is None:
+                raise ValueError("an endogenous product needs the tumour that releases it")
+        elif self.dose == 0:
+            raise ValueError("dose must be > 0 (only an endogenous product has none)")
         for organ, level in self.inflammation.items():
             if organ not in ORGANS:
                 raise ValueError(f"unknown organ {organ!r} in inflammation; allowed: {', '.join(ORGANS)}")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..model.experiment import READOUTS
 from ..tissue.states import LIVE
 from .recorders import CsvText
 
@@ -41,10 +42,14 @@ class TimeSeries:
         Oxygen below which a voxel counts as hypoxic.
     png : bool
         Also draw ``homing.png`` at the end (MSCs in the tumour over time, and the body).
+    products : list of (str, str)
+        Label and unit of each body product: the treatments, then what the tumour releases.
+    treatments : int
+        How many of ``products`` are treatments (0: the first product is not the main one).
     """
 
     def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float,
-                 png: bool = False, title: str = "", products=None, groups=None) -> None:
+                 png: bool = False, title: str = "", products=None, groups=None, treatments: int = 1) -> None:
         #: None: rows are kept in memory only (the findings suite reads them)
         self.path = None if out_dir is None else Path(out_dir) / "timeseries.csv"
         names = model.cell_type_names
@@ -52,6 +57,8 @@ class TimeSeries:
         self.msc = [(t, names.index(t)) for t in msc_types]
         self.subs = model.substrate_names
         self.units = {s.name: s.units for s in model.substrates}
+        #: substrates counted as vesicles (the 'exosomes' readout group)
+        self.vesicles = [s.name for s in model.substrates if s.units == "particles/nL"]
         self.hypoxic = hypoxic_mmHg
         d = model.domain
         self.two_d = d.use_2d
@@ -63,12 +70,14 @@ class TimeSeries:
         self.saved_at: float | None = None
         self.png, self.title = png, title
         #: (label, unit) of each body product, in the run's order; the first one's amounts are
-        #: ``body_viable:<organ>``, the others' ``body_amount:<label>:<organ>``
+        #: ``body_viable:<organ>``, the others' ``body_amount:<label>:<organ>``; with no
+        #: treatment (``treatments`` 0) every product is one the tumour releases, and all are
+        #: ``body_amount``
         self.products = list(products or [])
+        self.treatments = treatments
         self.tumour0: float | None = None
         #: the scenario's ``simulation.readouts``: which groups of quantities go into the file
-        self.groups = set(groups) if groups is not None else {"tumour", "msc", "vessels", "oxygen", "substrates",
-                                                                   "body"}
+        self.groups = set(groups) if groups is not None else set(READOUTS)
 
     def load(self, out_dir: str | os.PathLike, until: float) -> None:
         """Continue the file of a resumed run: keep its rows up to ``until`` (min)."""
@@ -90,6 +99,8 @@ class TimeSeries:
 
     def _add(self, t: float, quantity: str, value: float, unit: str) -> None:
         group = next((g for prefix, g in self._GROUPS if quantity.startswith(prefix)), None)
+        if any(name in quantity for name in self.vesicles):
+            group = "exosomes"  # the tumour's vesicles, wherever they are
         if group is None or group in self.groups or (quantity == "tumour_live_cells"):
             # the live tumour count always: it marks the saves a resumed run continues from
             self.rows.append((float(t), quantity, float(value), unit))
@@ -148,7 +159,7 @@ class TimeSeries:
         k = getattr(to_body, "product", 0)
         for sub, level in to_tissue.plasma.items():
             self._add(to_body.time, f"plasma:{sub}", level, self.units.get(sub, ""))
-        if k > 0:
+        if k > 0 or self.treatments == 0:
             label, unit = self.products[k] if k < len(self.products) else (f"product{k}", "")
             per: dict[str, float] = {}
             for (comp, kind), amount in body.amounts().items():

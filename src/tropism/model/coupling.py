@@ -21,12 +21,15 @@ class MoleculeLink(Record):
     """One substrate linked to one body state; ``scale`` converts body amount into tissue units.
 
     For ``plasma``: the substrate's plasma level is scale × amount in ``state``. For
-    ``release``: the body state gains scale × the amount of substrate leaving the tissue.
+    ``release``: the body state gains scale × the amount of substrate leaving the tissue, and
+    with ``whole_tumour`` that amount divided by the tissue's share of the tumour: what the
+    whole tumour releases when the tissue is a part of it (a product the tumour makes itself).
     """
 
     substrate: str
     state: BodyStateKey
     scale: float = Field(1.0, gt=0.0)
+    whole_tumour: bool = False
 
 
 class BodyLink(Record):

@@ -25,7 +25,8 @@ class Resolved:
         The tissue part (cell types, substrates, rules, initial cells, arrivals, vessel bed),
         every number in ``model.provenance`` with its source.
     bodies : list of tropism.body.Scenario
-        One whole-body scenario per treatment.
+        One whole-body scenario per treatment, then one per product the tumour releases into
+        the blood (``released``).
     links : list of BodyLink
         The link of each body to the tissue (empty without a tumour).
     link_provenance : dict
@@ -39,7 +40,7 @@ class Resolved:
     """
 
     def __init__(self, experiment, model, bodies, links, roles=None, hypoxic_mmHg=15.0, link_provenance=None,
-                 drugs=None, msc_of=None):
+                 drugs=None, msc_of=None, released=None):
         self.experiment, self.model = experiment, model
         self.bodies, self.links = list(bodies), list(links)
         self.link_provenance = link_provenance or {}
@@ -48,11 +49,13 @@ class Resolved:
         self.drugs = drugs or {}
         #: treatment index -> the MSC cell type it becomes
         self.msc_of = msc_of or {}
+        #: substrate -> body model of what the tumour releases into the blood (after the treatments)
+        self.released = released or {}
 
     @property
     def body(self):
         """The first treatment's body scenario, or None without a treatment."""
-        return self.bodies[0] if self.bodies else None
+        return self.bodies[0] if self.experiment.treatment else None
 
     def product_labels(self) -> list[tuple[str, str]]:
         """(label, unit) of each treatment's body product: the MSC type, the drug, "exosome"."""
@@ -64,12 +67,13 @@ class Resolved:
                 out.append((self.drugs.get(i, t.name), "mg"))
             else:
                 out.append(("exosome", "particles"))
+        out += [(sub, "particles") for sub in self.released]
         return out
 
     @property
     def link(self):
         """The first treatment's link, or None (no tumour or no treatment)."""
-        return self.links[0] if self.links else None
+        return self.links[0] if self.links and self.experiment.treatment else None
 
 
 def _clocks(sim, d: dict, three_d: bool, prov: dict, file: str | None):
@@ -123,7 +127,7 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     from ..model.domain import Domain, RunOptions, SaveOptions
     from ..model.model import InitialCells
     from ..model.reactions import Arrival
-    from .body import adhesion, body_scenarios, links
+    from .body import adhesion, body_scenarios, endogenous_links, endogenous_scenarios, link_common, links
     from .tissue import TissueBuilder
 
     check_experiment(e, file=file, catalogue=catalogue)
@@ -177,7 +181,13 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
                   vessels=vessels, provenance=prov, source=file or "")
     bodies = body_scenarios(e, adh["half_max"])
     lks = links(e, bodies, roles, b.msc_of, b.drugs, cat, link_prov, adh["half_max"])
+    # what the tumour itself releases into the blood follows the treatments, each with its body
+    released = b.released_to_blood(subs) if e.tumour is not None else {}
+    if released:
+        own = endogenous_scenarios(e, released)
+        lks += endogenous_links(released, own, roles, link_common(e, roles, link_prov, adh["half_max"]))
+        bodies += own
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
     return Resolved(e, model, bodies, lks, roles, float(hyp.value) if hyp is not None else 15.0, link_prov,
-                    drugs=b.drugs, msc_of=b.msc_of)
+                    drugs=b.drugs, msc_of=b.msc_of, released=released)

@@ -47,6 +47,13 @@ def viable_perfusion(species: str, prov: dict) -> float:
     return float(entry["value"])
 
 
+def _body_tumour(e, mech) -> dict:
+    """The scenario's tumour as the body sees it: its site's organ and the volume of its ball."""
+    r_um = e.tumour.radius_um or float(sphere_radius(e.tumour.cells * 2494.0))
+    return {"site": mech.sites[e.tumour.site].body_site, "volume_mm3": max(float(sphere_volume(r_um / 1000)), 1e-3),
+            "hemisphere": e.tumour.hemisphere}
+
+
 def body_scenarios(e, tnf_half_max: float) -> list:
     """One body scenario per treatment, on its own schedule."""
     from ..body.scenario import scenario_from_dict
@@ -68,10 +75,7 @@ def body_scenarios(e, tnf_half_max: float) -> list:
         if t.side:
             sc["route"]["side"] = t.side
         if e.tumour is not None:
-            r_um = e.tumour.radius_um or float(sphere_radius(e.tumour.cells * 2494.0))
-            sc["tumour"] = {"site": mech.sites[e.tumour.site].body_site,
-                            "volume_mm3": max(float(sphere_volume(r_um / 1000)), 1e-3),
-                            "hemisphere": e.tumour.hemisphere}
+            sc["tumour"] = _body_tumour(e, mech)
         vaso = [iv.factor for iv in e.intervention if iv.kind == "vasodilator"]
         if vaso:
             sc["interventions"] = {"vasodilator": float(np.prod(vaso))}
@@ -87,6 +91,43 @@ def body_scenarios(e, tnf_half_max: float) -> list:
     return out
 
 
+def endogenous_scenarios(e, released: dict[str, str]) -> list:
+    """One body scenario per product the tumour releases into the blood (``released``:
+    substrate -> the body model that distributes it), with no dose: the tissue is its source."""
+    from ..body.scenario import scenario_from_dict
+    tumour = _body_tumour(e, load_mechanisms())
+    out = []
+    for kind in released.values():
+        sc = {"species": e.host.species, "dose": 0.0, "duration_h": e.simulation.duration_h,
+              "product": {"kind": kind, "endogenous": True}, "tumour": tumour, "conditions": list(e.host.conditions)}
+        if e.host.body_weight_g:
+            sc["body_weight_g"] = e.host.body_weight_g
+        out.append(scenario_from_dict(sc))
+    return out
+
+
+def endogenous_links(released: dict[str, str], bodies: list, roles: dict, common: dict) -> list:
+    """The link of each released product's body to the tissue: the tissue's release (particles/nL
+    × µm³, 1e-6 particles each) scaled to the whole tumour enters plasma; plasma's level
+    (particles over its volume in nL) is what the vessels meet."""
+    from ..body.model import anatomy
+    from ..model.coupling import BodyLink, MoleculeLink
+    out = []
+    plasma = ("plasma", "viable")
+    for sub, body in zip(released, bodies):
+        nl = anatomy(body).phys.plasma_volume_ml * 1e6
+        out.append(BodyLink(product_type="", **common,
+                            plasma=[MoleculeLink(substrate=sub, state=plasma, scale=1.0 / nl)],
+                            release=[MoleculeLink(substrate=sub, state=plasma, scale=1e-6, whole_tumour=True)]))
+    return out
+
+
+def link_common(e, roles: dict, prov: dict, half_max_tnf: float) -> dict:
+    """What every product's link to the tissue shares: the tumour, its inflammation, its perfusion."""
+    return {"tumour_types": roles["tumour"], "inflammation": "tnfa", "inflammation_half_max": half_max_tnf,
+            "perfusion_viable_ml_min_per_ml": viable_perfusion(e.host.species, prov), "inputs_rtol": 0.05}
+
+
 def links(e, bodies: list, roles: dict, msc_of: dict, drugs: dict, cat, prov: dict, half_max_tnf: float) -> list:
     """The link of each treatment's body to the tissue (a tumour scenario only)."""
     from ..body.model import drug_system
@@ -95,8 +136,7 @@ def links(e, bodies: list, roles: dict, msc_of: dict, drugs: dict, cat, prov: di
         return []
     # the body rebuilds its systems once a tumour input has moved 5 % (vessels and volume drift
     # a few % a day; each rebuild of the MSC systems costs matrix exponentials)
-    common = {"tumour_types": roles["tumour"], "inflammation": "tnfa", "inflammation_half_max": half_max_tnf,
-              "perfusion_viable_ml_min_per_ml": viable_perfusion(e.host.species, prov), "inputs_rtol": 0.05}
+    common = link_common(e, roles, prov, half_max_tnf)
     record(prov, "inflammation_half_max", "ng/mL", prov["adhesion_half_max"].source, prov["adhesion_half_max"].status)
     out = []
     for i, (t, body) in enumerate(zip(e.treatment, bodies)):

@@ -53,6 +53,9 @@ class Blockade:
     body: str = ""
     source: str = ""
     status: str = "U"
+    #: or: a behaviour whose base rate the blockade scales by (1 - efficacy) in its carriers
+    #: (an inhibitor of release, e.g. '<substrate> export')
+    behaviour: str = ""
 
 
 @dataclass(frozen=True)
@@ -110,13 +113,13 @@ def load_mechanisms() -> Mechanisms:
         carriers = tuple(b.get("carriers", ()))
         contact = tuple(b.get("contact", ()))
         bad = [c for c in carriers + contact if c not in ROLES]
-        if bad or bool(b.get("signal")) == bool(b.get("pathway")):
-            raise TropismInputError("a blockade names one signal or one pathway, and carriers among the roles",
+        if bad or sum(bool(b.get(k)) for k in ("signal", "pathway", "behaviour")) != 1:
+            raise TropismInputError("a blockade names one signal, pathway or behaviour, and carriers among the roles",
                                     file=str(ip), field=f"blockade.{target}", value=bad or b,
                                     allowed=", ".join(ROLES))
         blockades[target] = Blockade(target, str(b.get("signal", "")), str(b.get("pathway", "")), carriers,
                                      str(b.get("requires", "")), contact, str(b.get("body", "")), b["source"],
-                                     b["status"])
+                                     b["status"], str(b.get("behaviour", "")))
     modifiers = {}
     for name, m in data.get("modifier", {}).items():
         _sourced(m, str(ip), f"modifier.{name}")

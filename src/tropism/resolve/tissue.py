@@ -23,12 +23,16 @@ from .tables import load_mechanisms
 #: pg per 1e6 cells per 24 h -> net export per cell in (ng/mL)·µm³/min: 1 pg = 1e9 (ng/mL)·µm³
 PG_PER_1E6_PER_DAY = 1e9 / (1e6 * 1440.0)
 #: the library parameters that are a secretion rate, per table: the substrate is the prefix
-SECRETION = {"cell_lines": re.compile(r"^([a-z0-9]+)_secretion_pg_per_1e6_cells_per_24h$"),
-             "msc_sources": re.compile(r"^([a-z0-9]+)_pg_per_1e6_cells_per_24h$")}
+SECRETION = {"cell_lines": re.compile(r"^([a-z0-9_]+?)_secretion_pg_per_1e6_cells_per_24h$"),
+             "msc_sources": re.compile(r"^([a-z0-9_]+?)_pg_per_1e6_cells_per_24h$")}
 #: the defaults.toml section whose ``<substrate>_pg_per_1e6_cells_per_24h`` priors a cell of
 #: the table takes where the library has no measurement of its own
 DEFAULT_SECRETION = {"cell_lines": "tumour_secretion", "msc_sources": "msc_secretion"}
-_PRIOR_KEY = re.compile(r"^([a-z0-9]+)_pg_per_1e6_cells_per_24h$")
+_PRIOR_KEY = re.compile(r"^([a-z0-9_]+?)_pg_per_1e6_cells_per_24h$")
+#: a default prior counted in particles (vesicles): ``<substrate>_particles_per_cell_per_h``
+_PARTICLE_KEY = re.compile(r"^([a-z0-9_]+?)_particles_per_cell_per_h$")
+#: particles per cell per hour -> net export in (particles/nL)·µm³/min: 1 particle = 1e6 (particles/nL)·µm³
+PARTICLES_PER_H = 1e6 / 60.0
 #: the defaults.toml section holding a role's ``<substrate>_receptors_per_cell``
 DEFAULT_ROLE = {"cell_lines": "tumour", "msc_sources": "msc"}
 #: the substrates.csv constants of a ligand's clearing receptor
@@ -53,7 +57,10 @@ def default_secreted(dflt: dict, table: str) -> dict[str, dict]:
     for key, entry in dflt.get(DEFAULT_SECRETION[table], {}).items():
         m = _PRIOR_KEY.match(key)
         if m:
-            out[m.group(1)] = entry
+            out[m.group(1)] = dict(entry, value=entry["value"] * PG_PER_1E6_PER_DAY, unit="(ng/mL) um^3/min")
+        m = _PARTICLE_KEY.match(key)
+        if m:
+            out[m.group(1)] = dict(entry, value=entry["value"] * PARTICLES_PER_H, unit="(particles/nL) um^3/min")
     return out
 
 
@@ -226,7 +233,41 @@ class TissueBuilder:
                 for s in (r.signal, _behaviour_substrate(r.behaviour)):
                     if s and s in known and s in made and s not in names:
                         names.append(s)
+        # what a cell here releases that the vessels carry into the blood, when the scenario reads
+        # it (its readout, or a blockade of its release): the body then follows it
+        names += sorted(s for s in made & known if s not in names and self.carried_to_blood(s) and self._read(s))
         return names
+
+    def _read(self, substrate: str) -> bool:
+        """Whether the scenario reads a released substrate: the 'exosomes' readout (vesicles), or
+        a blockade of a behaviour of it."""
+        e = self.e
+        unit = self.cat.get("substrates", substrate, "concentration_unit")
+        if "exosomes" in e.simulation.readouts and unit is not None and unit.value == "particles/nL":
+            return True
+        for iv in e.intervention:
+            b = self.mech.blockades.get(iv.target) if iv.kind == "blockade" else None
+            if b is not None and b.behaviour and _behaviour_substrate(b.behaviour) == substrate:
+                return True
+        return False
+
+    def released_to_blood(self, subs) -> dict[str, str]:
+        """substrate -> the body model that distributes it, for each non-drug substrate of the
+        scenario the vessels carry into the blood."""
+        out = {}
+        for s in subs:
+            if s in self.drugs.values() or not self.carried_to_blood(s):
+                continue
+            kind = self.cat.get("substrates", s, "body_product")
+            if kind is None:
+                raise TropismInputError("a substrate carried into the blood needs the body model that follows it",
+                                        field=f"substrates.{s}.body_product", allowed="exosome")
+            out[s] = kind.value
+        return out
+
+    def carried_to_blood(self, substrate: str) -> bool:
+        """Whether the library gives ``substrate`` a vessel permeability (it reaches the blood)."""
+        return self.cat.get("substrates", substrate, "vessel_permeability_um_per_min") is not None
 
     # -- cell types ----------------------------------------------------------------------------
     def _secretion(self, table, entity, type_name, o2_default, volume_um3, subs):
@@ -257,8 +298,7 @@ class TissueBuilder:
                 rate = number(cat, table, entity, measured[sub], None, prov, where,
                               convert=lambda v: v * PG_PER_1E6_PER_DAY)
             elif sub in defaults:
-                d = defaults[sub]
-                rate = prior(dict(d, value=d["value"] * PG_PER_1E6_PER_DAY, unit="(ng/mL) um^3/min"), prov, where)
+                rate = prior(defaults[sub], prov, where)
             else:
                 continue
             sec[sub] = SecretionParameters(net_export_rate=rate)
@@ -425,6 +465,12 @@ class TissueBuilder:
                 if b.pathway:
                     continue  # read when the cells' rules and modifiers were built
                 src = f"scenario blockade of {iv.target} ({b.source}) [library interventions.toml: blockade.{iv.target}]"
+                if b.behaviour:
+                    scope = [n for role in b.carriers if role != "vessels" for n in self.roles[role]]
+                    if scope and _behaviour_substrate(b.behaviour) in subs:
+                        out.append(Intervention(kind="scale_behaviour", target=b.behaviour, cell_types=scope,
+                                                factor=1.0 - iv.efficacy, source=src, status=b.status, **window))
+                    continue
                 # the receptor's ligand, and the touch of the cells that present it
                 for signal in [b.signal] + [f"contact with {n}" for role in b.contact for n in self.roles[role]]:
                     readers = {r.cell_type for r in rules if r.signal == signal}
@@ -485,6 +531,10 @@ class TissueBuilder:
                                    "vessels.plasma[oxygen]")}
         for key in self.drugs.values():
             perm[key] = prior(d["molecule_permeability_um_per_min"], prov, f"vessels.permeability[{key}]")
+        for key in subs:
+            if key not in perm and self.carried_to_blood(key):
+                perm[key] = number(self.cat, "substrates", key, "vessel_permeability_um_per_min", None, prov,
+                                   f"vessels.permeability[{key}]")
         angio = Angiogenesis(signal="vegf", half_max=d["vegf_half_max_ng_per_ml"]["value"],
                              hill_power=d["hill_power"]["value"], growth_rate=d["growth_rate_per_min"]["value"],
                              max_density=d["max_surface_density_per_um"]["value"],
@@ -541,7 +591,9 @@ class TissueBuilder:
                 out.append(Substrate(name=name, units="ng/mL", diffusion_coefficient=D, decay_rate=k,
                                      initial_condition=level, dirichlet_enabled=True, dirichlet_value=level))
             else:
-                out.append(Substrate(name=name, units="ng/mL", diffusion_coefficient=D, decay_rate=k))
+                unit = cat.get("substrates", name, "concentration_unit")
+                out.append(Substrate(name=name, units=unit.value if unit is not None else "ng/mL",
+                                     diffusion_coefficient=D, decay_rate=k))
         return out
 
     def build_types(self, subs):

@@ -576,8 +576,8 @@ class TissueSolver:
         # windowed scalings open at this time: the restored cells carry them, the tables not yet
         self.windows_applied = set()
         for k, iv in enumerate(self.model.interventions):
-            if iv.kind == "scale_behaviour" and iv.windowed and iv.factor != 0.0 and iv.active(self.time):
-                self.scale_behaviour(iv, iv.factor, cells=False)
+            if iv.kind == "scale_behaviour" and iv.windowed and iv.active(self.time):
+                self.scale_behaviour(iv, max(iv.factor, 1e-12), cells=False)  # as standard.windows
                 self.windows_applied.add(k)
         self.interactions_active = self._any_interaction()
         self.positions_changed()

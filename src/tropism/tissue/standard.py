@@ -47,12 +47,14 @@ def windows(s) -> None:
     """Scalings of a behaviour with a time window: applied to the types' base value and their
     cells when the window opens, undone when it closes (rules keep acting on top)."""
     for k, iv in enumerate(s.model.interventions):
-        if iv.kind != "scale_behaviour" or not iv.windowed or iv.factor == 0.0:
+        if iv.kind != "scale_behaviour" or not iv.windowed:
             continue
         on = iv.active(s.time)
         if on == (k in s.windows_applied):
             continue
-        s.scale_behaviour(iv, iv.factor if on else 1.0 / iv.factor)
+        # a full block scales by 1e-12, not 0, so that closing the window restores the values
+        f = max(iv.factor, 1e-12)
+        s.scale_behaviour(iv, f if on else 1.0 / f)
         if on:
             s.windows_applied.add(k)
         else:
