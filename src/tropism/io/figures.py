@@ -437,7 +437,8 @@ def homing_figure(rows, path: str | os.PathLike, title: str = "") -> Path:
     left.set_xlabel("time (h)")
     left.set_ylabel("MSCs (cells, or cells per area)")
     left.set_title("tissue")
-    left.legend(fontsize=7, frameon=False)
+    if left.lines:  # a run without MSCs draws empty axes, not an empty legend (and its warning)
+        left.legend(fontsize=7, frameon=False)
     # the body's tumour holds what the tissue section does not: with the MSCs alive in the tissue
     # it is the whole tumour's, never below zero (the body's part alone is an expected value that
     # the tissue's sampled arrivals can overdraw by a few cells)
@@ -463,7 +464,8 @@ def homing_figure(rows, path: str | os.PathLike, title: str = "") -> Path:
     right.set_xlabel("time (h)")
     right.set_ylabel("viable cells")
     right.set_title("body")
-    right.legend(fontsize=7, ncol=2, frameon=False)
+    if right.lines:
+        right.legend(fontsize=7, ncol=2, frameon=False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
