@@ -135,6 +135,8 @@ class _Coupler:
         self.arrival = self.product = None
         if link.product_type:
             arrivals = [k for k, a in enumerate(m.arrivals) if a.cell_type == link.product_type]
+            if link.whole_tumour_departures and link.product_type in types:
+                arrivals = [None]  # the tumour's own cells: they only leave
             if link.product_type not in types or not arrivals:
                 raise TropismInputError("the body's product needs an arrival in the tissue model",
                                         field="link.product_type", value=link.product_type,
@@ -323,7 +325,7 @@ class _Coupler:
             if arrived:
                 add(link.arrival_state, -arrived / h)
             if departed:
-                add(link.departure_state, departed / h)
+                add(link.departure_state, departed / h / (self.share if link.whole_tumour_departures else 1.0))
             for ml in link.release:
                 if released[ml.substrate] != 0.0:  # negative: the tissue took it up from plasma
                     add(ml.state, ml.scale * released[ml.substrate] / (self.share if ml.whole_tumour else 1.0))

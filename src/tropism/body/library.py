@@ -145,7 +145,7 @@ def load_params(name: str) -> dict:
     Parameters
     ----------
     name : str
-        ``'msc'``, ``'exosome'`` or ``'molecules'``.
+        ``'msc'``, ``'exosome'``, ``'tumour_cell'`` or ``'molecules'``.
     """
     path = _library_dir() / "body" / f"{name}.toml"
     return _flatten(_read(path), path, "")

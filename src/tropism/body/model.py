@@ -225,6 +225,20 @@ def msc_systems(sc: Scenario, phys: Physiology | None = None, params: dict | Non
     return [_msc_system(sc, an, p, ds, ws)]
 
 
+def tumour_cell_systems(sc: Scenario, phys: Physiology | None = None, params: dict | None = None) -> list[LinearSystem]:
+    """Circulating tumour cells: the MSC system's circulating-cell physics (arrest by size, death
+    in blood, extravasation) with ``tumour_cell.toml``'s values; extravasated cells are seeds."""
+    p = dict(load_params("msc"))
+    p.update(load_params("tumour_cell"))
+    if params:
+        p.update(params)
+    an = anatomy(sc, phys)
+    d_mean = sc.product.diameter_um or p["default_diameter_um"]
+    cv = p["diameter_cv"] if sc.product.diameter_cv is None else sc.product.diameter_cv
+    ds, ws = size_classes(d_mean, cv, int(p["size_classes"]))
+    return [_msc_system(sc, an, p, ds, ws)]
+
+
 def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> LinearSystem:
     iv = sc.interventions
     pa = {o: arrest_probability(d, an.capillary[o], p, iv.vasodilator, iv.anti_adhesion,
@@ -485,4 +499,6 @@ def systems(sc: Scenario, phys: Physiology | None = None, params: dict | None = 
         return msc_systems(sc, phys, params)
     if k == "exosome":
         return [exosome_system(sc, phys, params)]
+    if k == "tumour_cell":
+        return tumour_cell_systems(sc, phys, params)
     return [drug_system(sc, phys, params)]

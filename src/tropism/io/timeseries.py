@@ -95,7 +95,8 @@ class TimeSeries:
 
     #: quantity prefix -> readout group
     _GROUPS = (("tumour_mean:", "substrates"), ("tumour_", "tumour"), ("msc_", "msc"), ("vessel_", "vessels"),
-               ("oxygen_", "oxygen"), ("hypoxic_", "oxygen"), ("body_", "body"), ("plasma:", "body"))
+               ("oxygen_", "oxygen"), ("hypoxic_", "oxygen"), ("body_", "body"), ("plasma:", "body"),
+               ("ctc", "metastasis"), ("metastatic_", "metastasis"))
 
     def _add(self, t: float, quantity: str, value: float, unit: str) -> None:
         group = next((g for prefix, g in self._GROUPS if quantity.startswith(prefix)), None)
@@ -159,6 +160,9 @@ class TimeSeries:
         k = getattr(to_body, "product", 0)
         for sub, level in to_tissue.plasma.items():
             self._add(to_body.time, f"plasma:{sub}", level, self.units.get(sub, ""))
+        if k < len(self.products) and self.products[k][0] == "metastasis":
+            self._metastasis(to_body.time, body.amounts())
+            return
         if k > 0 or self.treatments == 0:
             label, unit = self.products[k] if k < len(self.products) else (f"product{k}", "")
             per: dict[str, float] = {}
@@ -181,6 +185,16 @@ class TimeSeries:
             self._add(to_body.time, f"body_label:{comp}", label, unit)
         if to_body.perfusion_ml_min_per_ml is not None:
             self._add(to_body.time, "tumour_perfusion", to_body.perfusion_ml_min_per_ml, "mL/min/mL")
+
+    def _metastasis(self, t: float, amounts: dict) -> None:
+        """The tumour's shed cells in the whole body: circulating (viable in blood), and the
+        metastatic seeds (cells out of the vessels) in each organ and in all."""
+        blood = sum(v for (comp, kind), v in amounts.items() if comp.endswith("_blood") and kind == "viable")
+        self._add(t, "ctc", blood, "cells")
+        seeds = {comp: v for (comp, kind), v in amounts.items() if kind == "tissue" and comp != "tumour"}
+        for comp, v in seeds.items():
+            self._add(t, f"metastatic_seeds:{comp}", v, "cells")
+        self._add(t, "metastatic_seeds", sum(seeds.values()), "cells")
 
     def finish(self, snap) -> None:
         self._write()

@@ -75,6 +75,9 @@ class BodyLink(Record):
     """
 
     product_type: str
+    #: the product's cells are the tumour's own, shed through its vessels: none arrive, and each
+    #: departure from the tissue stands for 1/share of the whole tumour's
+    whole_tumour_departures: bool = False
     arrival_state: BodyStateKey = ("tumour", "tissue")
     departure_state: BodyStateKey = ("venous_blood", "viable")
     share: float | None = Field(None, gt=0.0, le=1.0)

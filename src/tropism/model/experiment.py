@@ -27,10 +27,11 @@ SITES = ("brain", "subcutaneous", "lung", "breast", "bone_marrow")
 PRODUCTS = ("msc", "exosome", "drug")
 ROUTES = ("iv", "ia", "intranasal", "intratumoral", "intraperitoneal")
 BLOCKADE_TARGETS = ("cxcr4", "sdf1", "ccl5", "ccr5", "il6", "tgfb", "vegf", "hif1a_msc", "tumour_exosome_release")
-READOUTS = ("tumour", "msc", "vessels", "oxygen", "substrates", "body", "exosomes")
-#: what timeseries.csv holds unless a scenario says: every group but the tumour's exosomes, which
-#: cost a diffusing substrate and a body product and are simulated only when read
-DEFAULT_READOUTS = READOUTS[:-1]
+READOUTS = ("tumour", "msc", "vessels", "oxygen", "substrates", "body", "exosomes", "metastasis")
+#: what timeseries.csv holds unless a scenario says: every group but the tumour's exosomes and the
+#: cells it sheds (circulating, seeded in organs), which cost a body product each (the vesicles a
+#: diffusing substrate too) and are simulated only when read
+DEFAULT_READOUTS = READOUTS[:-2]
 
 
 class _AtField(ValueError):
@@ -167,8 +168,9 @@ class SimulationSpec(_Section):
     seed: int = Field(0, ge=0, description="random seed: same seed, same numbers")
     save_every_h: float = Field(6.0, gt=0, description="interval between saved snapshots (h)")
     readouts: tuple[str, ...] = Field(DEFAULT_READOUTS, description="quantities in timeseries.csv: "
-                                      + ", ".join(READOUTS) + "; default all but exosomes (the tumour's own "
-                                      "vesicles, in tissue, plasma and organs: simulated only when read)")
+                                      + ", ".join(READOUTS) + "; default all but exosomes and metastasis (the "
+                                      "tumour's own vesicles, and the cells it sheds into the blood: "
+                                      "simulated only when read)")
     dt_diffusion_min: Optional[float] = Field(None, gt=0, le=10, description="diffusion step (min); default: "
                                               "the library's for the run's dimensions")
     dt_mechanics_min: Optional[float] = Field(None, gt=0, le=60, description="mechanics step (min); default: the library's")

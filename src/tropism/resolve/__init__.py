@@ -40,7 +40,7 @@ class Resolved:
     """
 
     def __init__(self, experiment, model, bodies, links, roles=None, hypoxic_mmHg=15.0, link_provenance=None,
-                 drugs=None, msc_of=None, released=None):
+                 drugs=None, msc_of=None, released=None, shed=False):
         self.experiment, self.model = experiment, model
         self.bodies, self.links = list(bodies), list(links)
         self.link_provenance = link_provenance or {}
@@ -51,6 +51,8 @@ class Resolved:
         self.msc_of = msc_of or {}
         #: substrate -> body model of what the tumour releases into the blood (after the treatments)
         self.released = released or {}
+        #: whether the last body follows the tumour cells the tissue sheds (product "metastasis")
+        self.shed = shed
 
     @property
     def body(self):
@@ -68,6 +70,8 @@ class Resolved:
             else:
                 out.append(("exosome", "particles"))
         out += [(sub, "particles") for sub in self.released]
+        if self.shed:
+            out.append(("metastasis", "cells"))
         return out
 
     @property
@@ -127,8 +131,11 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     from ..model.domain import Domain, RunOptions, SaveOptions
     from ..model.model import InitialCells
     from ..model.reactions import Arrival
-    from .body import adhesion, body_scenarios, endogenous_links, endogenous_scenarios, link_common, links
-    from .tissue import TissueBuilder
+    from ..model.coupling import BodyLink
+    from ..model.reactions import Departure
+    from .body import (adhesion, body_scenarios, endogenous_links, endogenous_scenarios, link_common, links,
+                       shed_cells_scenario)
+    from .tissue import TissueBuilder, prior
 
     check_experiment(e, file=file, catalogue=catalogue)
     cat = catalogue or load_catalogue()
@@ -174,10 +181,16 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
         for key in ("half_max", "basal"):
             prov[f"arrivals[{k}].adhesion_{key}"] = link_prov[f"adhesion_{key}"]
     vessels = b.vessel_bed(subs) if e.tumour is not None else None
+    # tumour cells at vessels leave into the blood (intravasation), when the scenario reads them
+    departures = []
+    if e.tumour is not None and "metastasis" in sim.readouts:
+        rate = prior(dflt["tumour"]["intravasation_per_min"], prov, "departures[0].rate_per_min")
+        departures = [Departure(cell_type=roles["tumour"][0], rate_per_min=rate,
+                                source=dflt["tumour"]["intravasation_per_min"]["source"], status="U")]
     model = Model(domain=domain, clocks=clocks, save=SaveOptions(full_data_interval=sim.save_every_h * 60.0,
                                                                   svg_interval=sim.save_every_h * 60.0),
                   options=RunOptions(random_seed=sim.seed), substrates=substrates, cell_types=types,
-                  initial_cells=cells, rules=rules, arrivals=arrivals, interventions=interventions,
+                  initial_cells=cells, rules=rules, arrivals=arrivals, departures=departures, interventions=interventions,
                   vessels=vessels, provenance=prov, source=file or "")
     bodies = body_scenarios(e, adh["half_max"])
     lks = links(e, bodies, roles, b.msc_of, b.drugs, cat, link_prov, adh["half_max"])
@@ -187,7 +200,13 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
         own = endogenous_scenarios(e, released)
         lks += endogenous_links(released, own, roles, link_common(e, roles, link_prov, adh["half_max"]))
         bodies += own
+    # and the cells it sheds into the blood, when read: circulating, arrested, seeded in organs
+    if departures:
+        shed = shed_cells_scenario(e, cat, prov)
+        lks.append(BodyLink(product_type=departures[0].cell_type, departure_state=("venous_blood", "viable"),
+                            whole_tumour_departures=True, **link_common(e, roles, link_prov, adh["half_max"])))
+        bodies.append(shed)
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
     return Resolved(e, model, bodies, lks, roles, float(hyp.value) if hyp is not None else 15.0, link_prov,
-                    drugs=b.drugs, msc_of=b.msc_of, released=released)
+                    drugs=b.drugs, msc_of=b.msc_of, released=released, shed=bool(departures))

@@ -106,6 +106,22 @@ def endogenous_scenarios(e, released: dict[str, str]) -> list:
     return out
 
 
+def shed_cells_scenario(e, cat, prov: dict):
+    """The body scenario of the tumour cells a tissue sheds: circulating-cell kinetics
+    (``library/body/tumour_cell.toml``) at the line's diameter, no dose."""
+    from ..body.scenario import scenario_from_dict
+    d = cat.get("cell_lines", e.tumour.line, "cell_diameter_um")
+    product = {"kind": "tumour_cell", "endogenous": True}
+    if d is not None:
+        product["diameter_um"] = float(d.value)
+        record(prov, "shed_cells.diameter_um", "um", f"{d.source} [library cell_lines: {e.tumour.line}]", d.status)
+    sc = {"species": e.host.species, "dose": 0.0, "duration_h": e.simulation.duration_h, "product": product,
+          "tumour": _body_tumour(e, load_mechanisms()), "conditions": list(e.host.conditions)}
+    if e.host.body_weight_g:
+        sc["body_weight_g"] = e.host.body_weight_g
+    return scenario_from_dict(sc)
+
+
 def endogenous_links(released: dict[str, str], bodies: list, roles: dict, common: dict) -> list:
     """The link of each released product's body to the tissue: the tissue's release (particles/nL
     × µm³, 1e-6 particles each) scaled to the whole tumour enters plasma; plasma's level
