@@ -214,7 +214,16 @@ def _organ_signals(sc: Scenario, tissues) -> tuple[dict, dict]:
 
 def msc_systems(sc: Scenario, phys: Physiology | None = None, params: dict | None = None) -> list[LinearSystem]:
     """The MSC system, batched over size classes (``A`` of shape (classes, n, n), ``weight`` per class)."""
-    p = dict(load_params("msc"))
+    return _cell_systems(sc, dict(load_params("msc")), phys, params)
+
+
+def tumour_cell_systems(sc: Scenario, phys: Physiology | None = None, params: dict | None = None) -> list[LinearSystem]:
+    """Circulating tumour cells: the MSC system's circulating-cell physics (arrest by size, death
+    in blood, extravasation) with ``tumour_cell.toml``'s values; extravasated cells are seeds."""
+    return _cell_systems(sc, {**load_params("msc"), **load_params("tumour_cell")}, phys, params)
+
+
+def _cell_systems(sc: Scenario, p: dict, phys, params) -> list[LinearSystem]:
     if params:
         p.update(params)
     an = anatomy(sc, phys)
@@ -222,20 +231,6 @@ def msc_systems(sc: Scenario, phys: Physiology | None = None, params: dict | Non
     cv = p["diameter_cv"] if sc.product.diameter_cv is None else sc.product.diameter_cv
     ds, ws = size_classes(d_mean, cv, int(p["size_classes"]))
     # all size classes in one batched system: A has shape (classes, n, n)
-    return [_msc_system(sc, an, p, ds, ws)]
-
-
-def tumour_cell_systems(sc: Scenario, phys: Physiology | None = None, params: dict | None = None) -> list[LinearSystem]:
-    """Circulating tumour cells: the MSC system's circulating-cell physics (arrest by size, death
-    in blood, extravasation) with ``tumour_cell.toml``'s values; extravasated cells are seeds."""
-    p = dict(load_params("msc"))
-    p.update(load_params("tumour_cell"))
-    if params:
-        p.update(params)
-    an = anatomy(sc, phys)
-    d_mean = sc.product.diameter_um or p["default_diameter_um"]
-    cv = p["diameter_cv"] if sc.product.diameter_cv is None else sc.product.diameter_cv
-    ds, ws = size_classes(d_mean, cv, int(p["size_classes"]))
     return [_msc_system(sc, an, p, ds, ws)]
 
 
