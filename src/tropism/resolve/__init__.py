@@ -203,8 +203,10 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     # and the cells it sheds into the blood, when read: circulating, arrested, seeded in organs
     if departures:
         shed = shed_cells_scenario(e, cat, prov)
+        # hourly: departures are counted whatever the interval (the last exchange is at the end)
         lks.append(BodyLink(product_type=departures[0].cell_type, departure_state=("venous_blood", "viable"),
-                            whole_tumour_departures=True, **link_common(e, roles, link_prov, adh["half_max"])))
+                            whole_tumour_departures=True, exchange_min=60.0,
+                            **link_common(e, roles, link_prov, adh["half_max"])))
         bodies.append(shed)
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")

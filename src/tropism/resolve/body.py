@@ -132,7 +132,9 @@ def endogenous_links(released: dict[str, str], bodies: list, roles: dict, common
     plasma = ("plasma", "viable")
     for sub, body in zip(released, bodies):
         nl = anatomy(body).phys.plasma_volume_ml * 1e6
-        out.append(BodyLink(product_type="", **common,
+        # hourly: the release is summed over every diffusion step whatever the interval, and the
+        # plasma level the vessels meet is far below the tissue's (its back-flux is negligible)
+        out.append(BodyLink(product_type="", **common, exchange_min=60.0,
                             plasma=[MoleculeLink(substrate=sub, state=plasma, scale=1.0 / nl)],
                             release=[MoleculeLink(substrate=sub, state=plasma, scale=1e-6, whole_tumour=True)]))
     return out
