@@ -77,6 +77,11 @@ def test_contradictions_between_sections_are_refused():
         experiment_from_dict(_with(("treatment", 0, "source"), delete=True))
     with pytest.raises(TropismInputError, match="nothing to simulate"):
         experiment_from_dict({"simulation": {"duration_h": 1}})
+    body_only = _with(("tumour",), delete=True)
+    body_only["simulation"]["readouts"] = ["body", "exosomes"]
+    with pytest.raises(TropismInputError, match="'exosomes' reads what a tumour releases") as ei:
+        experiment_from_dict(body_only)
+    assert ei.value.field == "simulation.readouts"
 
 
 def test_a_file_that_is_not_toml_is_one_clear_error(tmp_path):

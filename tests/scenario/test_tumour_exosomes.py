@@ -40,7 +40,7 @@ def _still(model):
 
 def test_every_vesicle_released_is_in_the_tissue_or_crossed_into_the_body_and_the_body_keeps_them_all():
     r = build(_scenario())
-    assert r.released == {SUB: "exosome"}
+    assert r.released == {SUB: "tumour_exosome"}
     assert r.product_labels()[-1] == (SUB, "particles")
     model = _still(r.model)
     sim = Simulation(model, seed=1, body=r.bodies, link=r.links)
@@ -96,7 +96,7 @@ def test_vesicles_are_simulated_only_where_the_scenario_reads_them():
     # read through a blockade of their release, even without the readout
     blocked = build(_scenario(readouts=("tumour",), intervention=[{"kind": "blockade",
                                                                    "target": "tumour_exosome_release"}]))
-    assert SUB in blocked.model.substrate_names and blocked.released == {SUB: "exosome"}
+    assert SUB in blocked.model.substrate_names and blocked.released == {SUB: "tumour_exosome"}
     # the readout group holds the vesicles in tissue, plasma and every organ
     from tropism.io.timeseries import TimeSeries
     r = build(_scenario(hours=0.5))
@@ -115,3 +115,16 @@ def test_without_a_tumour_nothing_is_released_and_a_blockade_of_release_names_it
     src = build(_scenario(intervention=[{"kind": "blockade", "target": "tumour_exosome_release"}])).model
     (iv,) = src.interventions
     assert iv.kind == "scale_behaviour" and iv.factor == 0.0 and "GW4869" in iv.source
+
+
+def test_tumour_exosomes_given_iv_reach_liver_lungs_and_spleen_in_the_measured_ratios():
+    from tropism.body import simulate
+    from tropism.body.scenario import scenario_from_dict
+    r = simulate(scenario_from_dict({"species": "mouse", "dose": 1e9, "duration_h": 4.0,
+                                     "product": {"kind": "tumour_exosome"}}))
+    at4 = dict(zip(r.compartments, r.viable[-1]))
+    # Morishita 2015 (B16BL6 exosomes, 4 h): liver 28 %, lung 7 %, spleen 1.6 % of the dose
+    assert 28 / 7 * 0.9 < at4["liver"] / at4["lungs"] < 28 / 7 * 1.1
+    assert 28 / 1.6 * 0.8 < at4["liver"] / at4["spleen"] < 28 / 1.6 * 1.25
+    # and the tumour's own vesicles go to that body product
+    assert build(_scenario()).bodies[-1].product.kind == "tumour_exosome"

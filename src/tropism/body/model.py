@@ -355,8 +355,11 @@ def first_pass_arrest(species: str, organ: str, diameter_um: float | None = None
 # ----------------------------------------------------------------------------------------------- exosomes
 
 def exosome_system(sc: Scenario, phys: Physiology | None = None, params: dict | None = None) -> LinearSystem:
-    """Plasma, organ uptake (mostly liver and spleen macrophages), return and degradation of exosomes."""
+    """Plasma, organ uptake (mostly liver and spleen macrophages), return and degradation of exosomes
+    (a tumour's own: ``tumour_exosome.toml``'s organ shares)."""
     p = dict(load_params("exosome"))
+    if sc.product.kind == "tumour_exosome":
+        p.update(load_params("tumour_exosome"))
     if params:
         p.update(params)
     an = anatomy(sc, phys)
@@ -492,7 +495,7 @@ def systems(sc: Scenario, phys: Physiology | None = None, params: dict | None = 
     k = sc.product.kind
     if k == "msc":
         return msc_systems(sc, phys, params)
-    if k == "exosome":
+    if k in ("exosome", "tumour_exosome"):
         return [exosome_system(sc, phys, params)]
     if k == "tumour_cell":
         return tumour_cell_systems(sc, phys, params)

@@ -10,7 +10,8 @@ from .scenario import Scenario
 
 def summary_lines(sc: Scenario, r: BodyResult) -> list[str]:
     """A few lines: what was given, where it is at 1 h, 24 h and the end, mass balance."""
-    unit = {"msc": "cells", "exosome": "particles", "drug": "mg"}[r.product]
+    unit = {"msc": "cells", "exosome": "particles", "drug": "mg", "tumour_cell": "cells",
+            "tumour_exosome": "particles"}[r.product]
     name = r.product if r.product != "drug" else sc.product.name
     lines = [f"{sc.species}, {name} {sc.dose:g} {unit} x {len(sc.schedule.start_times_min())} by {sc.route.kind}"
              + (f" ({sc.route.artery})" if sc.route.kind == "ia" else "")

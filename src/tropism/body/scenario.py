@@ -40,9 +40,10 @@ class Tumour(_Strict):
 
 class Product(_Strict):
     """What is given: MSCs (with a diameter), exosomes (with an optional cargo), a named drug/protein,
-    or tumour cells (IV: an experimental metastasis assay; endogenous: shed by a coupled tumour)."""
+    tumour cells (IV: an experimental metastasis assay; endogenous: shed by a coupled tumour), or
+    tumour exosomes (IV: 'education' of organs; endogenous: released by a coupled tumour)."""
 
-    kind: Literal["msc", "exosome", "drug", "tumour_cell"]
+    kind: Literal["msc", "exosome", "drug", "tumour_cell", "tumour_exosome"]
     diameter_um: Optional[float] = Field(None, gt=0, le=100, description="MSC or tumour-cell mean diameter; default: library")
     diameter_cv: Optional[float] = Field(None, ge=0, le=1, description="MSC diameter coefficient of variation")
     name: Optional[str] = Field(None, description="drug or protein name (kind = 'drug')")

@@ -218,6 +218,10 @@ class Experiment(_Section):
                                iv.kind)
         if self.tumour is None and not self.treatment:
             raise ValueError("nothing to simulate: give a [tumour], a [[treatment]] or both")
+        made = [r for r in self.simulation.readouts if r in ("exosomes", "metastasis")]
+        if made and self.tumour is None:
+            raise _AtField("simulation.readouts", f"'{made[0]}' reads what a tumour releases: it needs a [tumour]",
+                           made[0])
         return self
 
 

@@ -261,7 +261,7 @@ class TissueBuilder:
             kind = self.cat.get("substrates", s, "body_product")
             if kind is None:
                 raise TropismInputError("a substrate carried into the blood needs the body model that follows it",
-                                        field=f"substrates.{s}.body_product", allowed="exosome")
+                                        field=f"substrates.{s}.body_product", allowed="exosome, tumour_exosome")
             out[s] = kind.value
         return out
 
