@@ -105,6 +105,7 @@ def test_vesicles_are_simulated_only_where_the_scenario_reads_them():
     Simulation(r.model, seed=1, body=r.bodies, link=r.links).run([series])
     q = series.quantities()
     assert f"tumour_mean:{SUB}" in q and f"plasma:{SUB}" in q and f"body_amount:{SUB}:liver" in q
+    assert series.value(f"taken_up:{SUB}:liver", 30.0) > series.value(f"taken_up:{SUB}:lungs", 30.0) > 0.0
     assert not any(x.startswith("body_viable") for x in q)
 
 

@@ -171,6 +171,11 @@ class TimeSeries:
                     per[comp] = per.get(comp, 0.0) + amount
             for comp, amount in per.items():
                 self._add(to_body.time, f"body_amount:{label}:{comp}", amount, unit)
+            if label in self.vesicles:
+                # what each organ's cells took up and degraded so far: the dose that conditions them
+                for (comp, kind), amount in body.amounts().items():
+                    if kind == "cleared" and comp != "plasma":
+                        self._add(to_body.time, f"taken_up:{label}:{comp}", amount, unit)
             return
         unit = self.products[0][1] if self.products else "cells"  # mg for a drug, particles for exosomes
         per_organ: dict[str, list[float]] = {}
