@@ -116,3 +116,50 @@ def test_a_windowed_scaling_acts_only_inside_its_window():
     after = [r for t, r in seen if t > 100.0]
     assert before[-1] == pytest.approx(0.001) and inside[-1] == pytest.approx(0.004)
     assert after[-1] == pytest.approx(0.001)
+
+
+def test_the_vessel_bed_is_carried_by_the_tissue_conserved_and_thinned_where_it_swells():
+    from tropism.tissue.angiogenesis import advect_density, tissue_velocity
+    nz, ny, nx, h, a = 1, 1, 60, 20.0, 1e-3
+    x = (np.arange(nx) + 0.5) * h
+    w = np.zeros((nz, ny, nx, 3))
+    w[..., 0] = a * (x - x.mean())          # tissue swelling at a uniform rate: div w = a
+    S = np.full(nx, 0.01)
+    dt, t = 6.0, 600.0
+    for _ in range(int(t / dt)):
+        S = advect_density(S, w, (nz, ny, nx), (h, h, h), dt)
+    # conservation: no surface crosses the domain's edge
+    assert S.sum() == pytest.approx(0.01 * nx, rel=1e-12)
+    # the swelling interior thins as exp(-a t) (explicit steps: (1 - a dt)^(t/dt), 0.2 % below)
+    assert np.allclose(S[20:40], 0.01 * np.exp(-a * t), rtol=5e-3)
+    # a front carried at constant speed moves by speed x time (upwind: it also spreads)
+    S = np.where(x < 300.0, 0.02, 0.01)
+    w[..., 0] = 0.5
+    for _ in range(20):
+        S = advect_density(S, w, (nz, ny, nx), (h, h, h), 6.0)
+    centre = x[np.argmin(np.abs(S - 0.015))]
+    assert centre == pytest.approx(300.0 + 0.5 * 120.0, abs=h)
+    # a voxel's tissue velocity: its cells' volume-weighted mean, times the share they fill
+    v = tissue_velocity(2, np.array([0, 0, 1]), np.array([1000.0, 3000.0, 8000.0]),
+                        np.array([[1.0, 0, 0], [0.0, 0, 0], [0, 2.0, 0]]), 8000.0)
+    assert np.allclose(v, [[0.25 * 0.5, 0, 0], [0, 2.0, 0]])
+
+
+def test_still_cells_leave_the_bed_where_it_is_and_pushing_cells_carry_it():
+    # cells 40 µm apart never touch: nothing pushes, the bed stays to the bit
+    apart = _model(vegf=0.0, max_time=60.0, density=0.011)
+    grid = np.array([(x, y, 0.0) for x in (-60.0, -20.0, 20.0, 60.0) for y in (-60.0, -20.0, 20.0, 60.0)])
+    apart = apart.model_copy(update={"initial_cells": InitialCells(positions=grid, types=np.zeros(16, dtype=np.int64))})
+    s = TissueSolver(apart)
+    before = s.vessel_density.copy()
+    for _ in range(120):
+        s.step()
+    assert np.array_equal(s.vessel_density, before)
+    # 40 cells dropped on top of one another push apart: the bed moves with them, none is lost
+    # (no regression, which would trim what piles up above the mature bed)
+    still = ANGIO.model_copy(update={"regression_rate": 0.0, "necrotic_regression_rate": 0.0})
+    s = TissueSolver(_model(vegf=0.0, cells=40, max_time=60.0, density=0.011, angio=still))
+    for _ in range(120):
+        s.step()
+    assert not np.allclose(s.vessel_density, before)
+    assert s.vessel_density.sum() == pytest.approx(before.sum(), rel=1e-12)

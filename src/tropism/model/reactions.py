@@ -115,6 +115,8 @@ class Angiogenesis(Record):
     H = v^n/(v^n + K^n) of the signal ``v`` (VEGF) in the voxel (× what a blockade of it
     leaves), f_n the share of the voxel's cells that are necrotic. Mature vessels up to
     ``stable_density`` need no signal; new ones above it regress when the signal is gone.
+    Before that, the bed is carried with the tissue the cells push (∂S/∂t + ∇·(S w) = 0,
+    ``tissue.angiogenesis.advect_density``): growing tumour tissue brings no vessels of its own.
     """
 
     signal: str = Field(description="the angiogenic substrate (VEGF)")

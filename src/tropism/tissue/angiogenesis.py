@@ -1,6 +1,9 @@
 """Vessels that grow and regress: the vessel-density field stepped on the phenotype clock.
 
-Per voxel (``tropism.model.Angiogenesis``)::
+The bed is part of the tissue: first it is carried with the tissue the cells push
+(:func:`advect_density`, ∂S/∂t + ∇·(S w) = 0, so tissue that swells with dividing cells thins
+its vessels and tissue pushed aside is compressed), then, per voxel
+(``tropism.model.Angiogenesis``)::
 
     dS/dt = g·H·S·(1 − S/S_max) − r·(1 − H)·(S − S_stable)⁺ − r_n·f_n·S,   H = v^n/(v^n + K^n).
 
@@ -68,3 +71,56 @@ def riccati_solution(S0: float, H: float, angio, t: float) -> float:
     k = (S0 - hi) / (S0 - lo)
     e = k * np.exp(-a * (hi - lo) * t)
     return float((hi - lo * e) / (1.0 - e))
+
+
+def tissue_velocity(n_voxels: int, voxel: np.ndarray, volume: np.ndarray, velocity: np.ndarray,
+                    voxel_volume: float) -> np.ndarray:
+    """The tissue's velocity in each voxel (µm/min, shape (n_voxels, 3)): the volume-weighted mean
+    velocity of the voxel's cells times the share of the voxel they fill (at most 1).
+
+    ``velocity`` is the cells' mechanical velocity (their own crawling excluded): what the
+    pushing of growing tissue moves. Host tissue is not simulated and stands still.
+    """
+    w = np.zeros((n_voxels, 3))
+    filled = np.bincount(voxel, weights=volume, minlength=n_voxels)
+    for axis in range(3):
+        w[:, axis] = np.bincount(voxel, weights=volume * velocity[:, axis], minlength=n_voxels)
+    share = np.minimum(filled / voxel_volume, 1.0)
+    return w / np.maximum(filled, 1e-300)[:, None] * share[:, None]
+
+
+def advect_density(S: np.ndarray, w: np.ndarray, shape: tuple[int, int, int], spacing: tuple[float, float, float],
+                   dt: float) -> np.ndarray:
+    """Carry the vessel surface with the tissue for ``dt`` minutes: ∂S/∂t + ∇·(S w) = 0.
+
+    Conservative upwind fluxes through the voxel faces (face velocity the mean of the two
+    voxels'), none through the domain's boundary: the total surface Σ S·V is kept to
+    round-off, and where the tissue swells (∇·w > 0, cells dividing) the surface per volume
+    falls: new tumour tissue brings no vessels of its own. Sub-steps keep the Courant number
+    at most 0.5.
+    """
+    nz, ny, nx = shape
+    S = S.reshape(nz, ny, nx).copy()
+    w = w.reshape(nz, ny, nx, 3)
+    courant = max(float(np.max(np.abs(w[..., a]))) * dt / h for a, h in zip(range(3), spacing))
+    steps = max(1, int(np.ceil(courant / 0.5)))
+    tau = dt / steps
+    # axis in the (z, y, x) array of each velocity component (x, y, z)
+    axes = {0: 2, 1: 1, 2: 0}
+    for _ in range(steps):
+        change = np.zeros_like(S)
+        for comp, h in zip(range(3), spacing):
+            ax = axes[comp]
+            if S.shape[ax] < 2:
+                continue
+            lo = [slice(None)] * 3
+            hi = [slice(None)] * 3
+            lo[ax] = slice(0, -1)
+            hi[ax] = slice(1, None)
+            lo, hi = tuple(lo), tuple(hi)
+            face = 0.5 * (w[..., comp][lo] + w[..., comp][hi])
+            flux = np.where(face > 0.0, face * S[lo], face * S[hi])   # per unit face area
+            change[lo] -= flux * tau / h
+            change[hi] += flux * tau / h
+        S += change
+    return np.maximum(S, 0.0).reshape(-1)

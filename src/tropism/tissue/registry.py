@@ -148,6 +148,7 @@ BEHAVIOURS: dict[str, BehaviourEntry] = {
 MECHANISMS: dict[str, tuple[str, str]] = {
     "vessel exchange (oxygen, drugs)": ("diffuse", "tissue.vessels.exchange_maps -> DiffusionSolver.step_with_sources"),
     "angiogenesis and vessel regression": ("vessels", "tissue.angiogenesis.step_density"),
+    "vessel bed carried by the tissue": ("vessels", "tissue.angiogenesis.advect_density"),
     "signal blockade": ("rules", "tissue.rules.apply_rules (a term's signal x what the blockade leaves)"),
     "behaviour scaling in a time window": ("windows", "tissue.standard.windows"),
     "irradiation (linear-quadratic)": ("irradiate", "tissue.standard.irradiate -> population.start_death"),

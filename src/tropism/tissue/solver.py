@@ -348,14 +348,21 @@ class TissueSolver:
         return left
 
     def grow_vessels(self, dt: float) -> None:
-        """Step the vessel bed's density by ``dt`` minutes (angiogenesis and regression)."""
-        from .angiogenesis import necrotic_share, step_density
+        """Step the vessel bed's density by ``dt`` minutes: carried (and thinned) by the growing
+        tissue, then angiogenesis and regression."""
+        from .angiogenesis import advect_density, necrotic_share, step_density, tissue_velocity
         angio = self.model.vessels.angiogenesis
         a = self.agents
         n = a.n
         sig = self.flat_fields[self.model.substrate_names.index(angio.signal)]
         nec = necrotic_share(self.mesh.n_voxels, a.voxel[:n], a.death_state[:n])
-        new = step_density(self.vessel_density, sig, nec, angio, dt, self.signal_scale(angio.signal))
+        bed = self.vessel_density
+        if n:
+            # the cells' pushing, not their own crawling, moves the tissue the vessels are part of
+            pushed = a.velocity[:n] - a.motility_vector[:n]
+            w = tissue_velocity(self.mesh.n_voxels, a.voxel[:n], a.volume[:n], pushed, self.mesh.voxel_volume)
+            bed = advect_density(bed, w, self.mesh.shape, (self.mesh.dx, self.mesh.dy, self.mesh.dz), dt)
+        new = step_density(bed, sig, nec, angio, dt, self.signal_scale(angio.signal))
         if not np.array_equal(new, self.vessel_density):
             self.vessel_density = new
             self._vessel_maps = None  # the sources are composed anew at the next refresh
