@@ -91,35 +91,32 @@ def body_scenarios(e, tnf_half_max: float) -> list:
     return out
 
 
+def _endogenous(e, product: dict):
+    """A body scenario of something the scenario's tumour makes: no dose, the tissue its source."""
+    from ..body.scenario import scenario_from_dict
+    sc = {"species": e.host.species, "dose": 0.0, "duration_h": e.simulation.duration_h,
+          "product": {**product, "endogenous": True}, "tumour": _body_tumour(e, load_mechanisms()),
+          "conditions": list(e.host.conditions)}
+    if e.host.body_weight_g:
+        sc["body_weight_g"] = e.host.body_weight_g
+    return scenario_from_dict(sc)
+
+
 def endogenous_scenarios(e, released: dict[str, str]) -> list:
     """One body scenario per product the tumour releases into the blood (``released``:
-    substrate -> the body model that distributes it), with no dose: the tissue is its source."""
-    from ..body.scenario import scenario_from_dict
-    tumour = _body_tumour(e, load_mechanisms())
-    out = []
-    for kind in released.values():
-        sc = {"species": e.host.species, "dose": 0.0, "duration_h": e.simulation.duration_h,
-              "product": {"kind": kind, "endogenous": True}, "tumour": tumour, "conditions": list(e.host.conditions)}
-        if e.host.body_weight_g:
-            sc["body_weight_g"] = e.host.body_weight_g
-        out.append(scenario_from_dict(sc))
-    return out
+    substrate -> the body model that distributes it)."""
+    return [_endogenous(e, {"kind": kind}) for kind in released.values()]
 
 
 def shed_cells_scenario(e, cat, prov: dict):
     """The body scenario of the tumour cells a tissue sheds: circulating-cell kinetics
-    (``library/body/tumour_cell.toml``) at the line's diameter, no dose."""
-    from ..body.scenario import scenario_from_dict
+    (``library/body/tumour_cell.toml``) at the line's diameter."""
     d = cat.get("cell_lines", e.tumour.line, "cell_diameter_um")
-    product = {"kind": "tumour_cell", "endogenous": True}
+    product = {"kind": "tumour_cell"}
     if d is not None:
         product["diameter_um"] = float(d.value)
         record(prov, "shed_cells.diameter_um", "um", f"{d.source} [library cell_lines: {e.tumour.line}]", d.status)
-    sc = {"species": e.host.species, "dose": 0.0, "duration_h": e.simulation.duration_h, "product": product,
-          "tumour": _body_tumour(e, load_mechanisms()), "conditions": list(e.host.conditions)}
-    if e.host.body_weight_g:
-        sc["body_weight_g"] = e.host.body_weight_g
-    return scenario_from_dict(sc)
+    return _endogenous(e, product)
 
 
 def endogenous_links(released: dict[str, str], bodies: list, roles: dict, common: dict) -> list:
