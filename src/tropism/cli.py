@@ -178,6 +178,12 @@ def body(
     from .body import load_scenario, simulate
     from .body.report import summary_lines
     sc = load_scenario(scenario_path)
+    if sc.product.endogenous:
+        # nothing feeds it without a tissue: the run would show an empty body
+        raise TropismInputError("an endogenous product is fed only by a coupled tumour tissue",
+                                file=str(scenario_path), field="product.endogenous", value=True,
+                                allowed="false here; a scenario with a [tumour] and the 'exosomes' or "
+                                        "'metastasis' readout simulates what the tumour makes")
     try:
         result = simulate(sc)
     except TropismInputError as exc:  # a library look-up failed for a value this file chose: name the file

@@ -133,10 +133,14 @@ class _Coupler:
         types, subs = m.cell_type_names, m.substrate_names
         # a product without a cell type (a drug, a protein) reaches the tissue only through plasma
         self.arrival = self.product = None
-        if link.product_type:
+        if link.product_type and link.whole_tumour_departures:
+            # the tumour's own cells: they only leave, none arrives
+            if link.product_type not in types:
+                raise TropismInputError("unknown cell type shed by the tumour", field="link.product_type",
+                                        value=link.product_type, allowed=", ".join(types))
+            self.product = types.index(link.product_type)
+        elif link.product_type:
             arrivals = [k for k, a in enumerate(m.arrivals) if a.cell_type == link.product_type]
-            if link.whole_tumour_departures and link.product_type in types:
-                arrivals = [None]  # the tumour's own cells: they only leave
             if link.product_type not in types or not arrivals:
                 raise TropismInputError("the body's product needs an arrival in the tissue model",
                                         field="link.product_type", value=link.product_type,

@@ -27,8 +27,9 @@ BAD = [
     ('dose = 1\n[product]\nkind = "drug"\n', "product", None),
     ('dose = 1 [\n', None, None),
     ('dose = 0\n[product]\nkind = "msc"\n', "(top level)", None),                       # only what a tumour makes
-    ('dose = 5\n[product]\nkind = "exosome"\nendogenous = true\n[tumour]\nsite = "brain"\n', "(top level)", None),
-    ('dose = 0\n[product]\nkind = "exosome"\nendogenous = true\n', "(top level)", None),  # needs its tumour
+    ('dose = 5\n[product]\nkind = "tumour_exosome"\nendogenous = true\n[tumour]\nsite = "brain"\n', "(top level)", None),
+    ('dose = 0\n[product]\nkind = "tumour_exosome"\nendogenous = true\n', "(top level)", None),  # needs its tumour
+    ('dose = 0\n[product]\nkind = "msc"\nendogenous = true\n[tumour]\nsite = "brain"\n', "(top level)", None),
 ]
 
 
@@ -81,6 +82,12 @@ def test_cli_body(tmp_path):
                          timeout=600)
     assert run.returncode == 2
     assert str(bad) in run.stderr and "product.name" in run.stderr and "Traceback" not in run.stderr
+    # a product only a tumour tissue feeds: alone, the body would stay empty, so it is refused
+    alone = tmp_path / "alone.toml"
+    alone.write_text('dose = 0\n[product]\nkind = "tumour_cell"\nendogenous = true\n[tumour]\nsite = "lung"\n')
+    run = subprocess.run([sys.executable, "-m", "tropism.cli", "body", str(alone)], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 2 and "product.endogenous" in run.stderr and "Traceback" not in run.stderr
 
 
 def test_haematopoiesis_missing_reports_not_built(monkeypatch):

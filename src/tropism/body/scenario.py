@@ -38,6 +38,10 @@ class Tumour(_Strict):
         return self
 
 
+#: what a coupled tumour makes itself (released vesicles, shed cells): the only endogenous kinds
+ENDOGENOUS_KINDS = ("tumour_exosome", "tumour_cell")
+
+
 class Product(_Strict):
     """What is given: MSCs (with a diameter), exosomes (with an optional cargo), a named drug/protein,
     tumour cells (IV: an experimental metastasis assay; endogenous: shed by a coupled tumour), or
@@ -165,6 +169,9 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _consistent(self):
         if self.product.endogenous:
+            if self.product.kind not in ENDOGENOUS_KINDS:
+                raise ValueError(f"a tumour makes only {', '.join(ENDOGENOUS_KINDS)}: product kind "
+                                 f"{self.product.kind!r} cannot be endogenous")
             if self.dose != 0:
                 raise ValueError(f"an endogenous product is released by the tumour, not given: dose must be 0 "
                                  f"(got {self.dose!r})")

@@ -133,8 +133,8 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     from ..model.reactions import Arrival
     from ..model.coupling import BodyLink
     from ..model.reactions import Departure
-    from .body import (adhesion, body_scenarios, endogenous_links, endogenous_scenarios, link_common, links,
-                       shed_cells_scenario)
+    from .body import (ENDOGENOUS_EXCHANGE_MIN, adhesion, body_scenarios, endogenous_links, endogenous_scenarios,
+                       link_common, links, shed_cells_scenario)
     from .tissue import TissueBuilder, prior
 
     check_experiment(e, file=file, catalogue=catalogue)
@@ -203,9 +203,8 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     # and the cells it sheds into the blood, when read: circulating, arrested, seeded in organs
     if departures:
         shed = shed_cells_scenario(e, cat, prov)
-        # hourly: departures are counted whatever the interval (the last exchange is at the end)
         lks.append(BodyLink(product_type=departures[0].cell_type, departure_state=("venous_blood", "viable"),
-                            whole_tumour_departures=True, exchange_min=60.0,
+                            whole_tumour_departures=True, exchange_min=ENDOGENOUS_EXCHANGE_MIN,
                             **link_common(e, roles, link_prov, adh["half_max"])))
         bodies.append(shed)
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
