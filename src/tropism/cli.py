@@ -75,6 +75,7 @@ def run(
         extra.append(TimeSeries(out_dir, model, resolved.roles["tumour"], resolved.roles["msc"],
                                 resolved.hypoxic_mmHg, png=png, title=resolved.experiment.title,
                                 products=resolved.product_labels(), groups=resolved.experiment.simulation.readouts,
+                                immune_types=resolved.immune,
                                 treatments=len(resolved.experiment.treatment)))
     else:
         model = _load(model_path)

@@ -185,6 +185,7 @@ class _Coupler:
         self.vessels0 = self._tumour_vessels() if m.vessels is not None else None
         self.arrived_base = int(solver.arrived[self.product]) if self.product is not None else 0
         self.departed_base = int(solver.departed[self.product]) if self.product is not None else 0
+        self.expected_base = float(solver.departure_expected[self.product]) if self.product is not None else 0.0
         self._release_rows = [subs.index(ml.substrate) for ml in link.release]
         for j in self._release_rows:
             solver.track_vessel_exchange(j)
@@ -198,6 +199,30 @@ class _Coupler:
         #: part of it already handed to the tissue: it arrives over the next exchange interval
         self.direct_given = self._direct_dose()
         self.direct_sent = 0.0
+        #: the coupler of the product that conditions this one's niches, and its organs' masses (g)
+        self.niche_source: _Coupler | None = None
+        self.organ_g: dict[str, float] = {}
+
+    def condition_from(self, source: "_Coupler") -> None:
+        """Read this product's organ niches from what ``source``'s product left in the organs."""
+        from .body.model import anatomy
+        an = anatomy(source.state.scenario)
+        self.niche_source = source
+        # soft tissue at about 1 g/mL
+        self.organ_g = {o: float(an.volume[o]) for o in an.tissues if o != "tumour"}
+
+    def niche(self) -> dict[str, float] | None:
+        """organ -> niche level now: the conditioning product taken up and degraded there so far,
+        per gram, over (that + the link's half-max)."""
+        if self.niche_source is None:
+            return None
+        amounts = self.niche_source.state.amounts()
+        k = self.link.niche_half_max_per_g
+        out = {}
+        for o, g in self.organ_g.items():
+            u = max(0.0, amounts.get((o, "cleared"), 0.0)) / g
+            out[o] = u / (u + k)
+        return out
 
     def _tumour_cell_volume(self, live_only: bool = False) -> float:
         if not self._tumour_rows:
@@ -305,6 +330,10 @@ class _Coupler:
             departed = int(s.departed[self.product]) - self.departed_base
         self.arrived_base += arrived
         self.departed_base += departed
+        expected = 0.0
+        if self.product is not None:
+            expected = float(s.departure_expected[self.product]) - self.expected_base
+            self.expected_base += expected
         # what crossed the vessel walls over the interval (the solver sums every diffusion step's
         # exchange), as a mean rate: the body receives exactly what the tissue lost
         released = {}
@@ -328,8 +357,14 @@ class _Coupler:
             # the interval's flows as constant sources: their integral is exactly the count
             if arrived:
                 add(link.arrival_state, -arrived / h)
-            if departed:
-                add(link.departure_state, departed / h / (self.share if link.whole_tumour_departures else 1.0))
+            if link.whole_tumour_departures:
+                # the domain's own cells as they left, and the rest of the tumour (1/share - 1 times
+                # as many cells, not simulated) at its mean: the same cells' leaving probabilities
+                rest = expected * (1.0 - self.share) / self.share
+                if departed or rest:
+                    add(link.departure_state, (departed + rest) / h)
+            elif departed:
+                add(link.departure_state, departed / h)
             for ml in link.release:
                 if released[ml.substrate] != 0.0:  # negative: the tissue took it up from plasma
                     add(ml.state, ml.scale * released[ml.substrate] / (self.share if ml.whole_tumour else 1.0))
@@ -339,7 +374,7 @@ class _Coupler:
                 blockade = 1.0 - s.signal_scale(link.chemokine, link.product_type)
             inputs = BodyInputs(tumour_volume_mm3=volume, chemokine=levels["chemokine"],
                                 inflammation=levels["inflammation"], perfusion_ml_min_per_ml=perfusion,
-                                sources_per_min=sources, sdf1_blockade=blockade)
+                                sources_per_min=sources, sdf1_blockade=blockade, niche=self.niche())
             self.state = advance(self.state, t0, t1, inputs, rtol=link.inputs_rtol)
             self.sent += arrived
             self.received += departed
@@ -357,6 +392,7 @@ class _Coupler:
         st, p = self.state, self.prefix
         out = {f"{p}x{k}": np.asarray(x) for k, x in enumerate(st.x)}
         out.update({f"{p}t": np.float64(st.t), f"{p}doses_given": np.int64(st.doses_given),
+                    f"{p}expected_base": np.float64(self.expected_base),
                     f"{p}counters": np.array([self.arrived_base, self.departed_base, self.sent, self.received],
                                              dtype=np.int64),
                     f"{p}t0": np.float64(self.t0),
@@ -367,6 +403,9 @@ class _Coupler:
             out[f"{p}tumour"] = np.array([tumour.volume_mm3, tumour.chemokine, tumour.inflammation,
                                           np.nan if tumour.perfusion_ml_min_per_ml is None
                                           else tumour.perfusion_ml_min_per_ml, st.scenario.interventions.sdf1_blockade])
+        if st.scenario.niche:
+            from .body.library import ORGANS
+            out[f"{p}niche"] = np.array([st.scenario.niche.get(o, 0.0) for o in ORGANS])
         if self.last_in is not None:  # a save may fall inside an exchange interval
             out[f"{p}last_in"] = np.array([self.last_in.time, self.last_in.arrival_rate_per_min]
                                           + [self.last_in.plasma[ml.substrate] for ml in self.link.plasma])
@@ -388,8 +427,15 @@ class _Coupler:
                                              perfusion_ml_min_per_ml=None if np.isnan(q) else q,
                                              sdf1_blockade=rest[0] if rest else None))
             syss = systems(sc, params=st.params) if sc is not st.scenario else syss
+        if f"{p}niche" in state:
+            from .body.library import ORGANS
+            built = sc
+            sc = _with_inputs(sc, BodyInputs(niche=dict(zip(ORGANS, (float(v) for v in state[f"{p}niche"])))))
+            syss = systems(sc, params=st.params) if sc is not built else syss
         self.state = BodyState(sc, float(state[f"{p}t"]), xs, syss, st.params, int(state[f"{p}doses_given"]))
         self.arrived_base, self.departed_base, self.sent, self.received = (int(v) for v in state[f"{p}counters"])
+        if f"{p}expected_base" in state:
+            self.expected_base = float(state[f"{p}expected_base"])
         self.t0 = float(state[f"{p}t0"])
         if f"{p}direct" in state:
             self.direct_given, self.direct_sent = (float(v) for v in state[f"{p}direct"])
@@ -450,6 +496,15 @@ class Simulation:
         self.model = model
         self.solver = TissueSolver(model, seed=seed)
         self.couplers = [_Coupler(self.solver, b, lk, k) for k, (b, lk) in enumerate(zip(bodies, links))]
+        for cp in self.couplers:
+            if cp.link.niche_from:
+                source = [o for o in self.couplers if any(ml.substrate == cp.link.niche_from for ml in o.link.release)]
+                if not source:
+                    raise TropismInputError("no body product releases the substrate that conditions the niches",
+                                            field="link.niche_from", value=cp.link.niche_from,
+                                            allowed=", ".join(ml.substrate for o in self.couplers
+                                                              for ml in o.link.release) or "a released substrate")
+                cp.condition_from(source[0])
         #: (body → tissue, tissue → body) of every exchange, every product in turn
         self.exchanges: list[tuple[BodyToTissue, TissueToBody]] = []
 

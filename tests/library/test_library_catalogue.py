@@ -109,7 +109,9 @@ def test_every_parameter_says_which_code_reads_it_and_that_code_does():
                 src = inspect.getsource(importlib.import_module(module))
             except ModuleNotFoundError:  # a function of a module
                 src = inspect.getsource(getattr(importlib.import_module(target[0]), target[1]))
-            pattern = "pg_per_1e6_cells_per_24h" if name.endswith("pg_per_1e6_cells_per_24h") else None
+            # names the module builds from a pattern: a secretion rate, a per-type share, a per-species count
+            pattern = next((p for p in ("pg_per_1e6_cells_per_24h", "_share_of_cells", "blood_count_")
+                            if p in name), None)
             if "carries" in rb:  # read through library rows that name it
                 from tropism.library import load_rules
                 from tropism.resolve.tables import load_mechanisms

@@ -50,7 +50,8 @@ def test_a_scenario_sets_its_own_clocks_and_an_inconsistent_set_is_refused():
 
 
 def test_the_scheme_survives_physicell_settings_and_a_file_without_it_is_lod(tmp_path):
-    model = build(_experiment(2)).model.model_copy(update={"vessels": None})  # PhysiCell's files hold no vessel bed
+    # PhysiCell's files hold no vessel bed, nor cells that come from or go to a body
+    model = build(_experiment(2)).model.model_copy(update={"vessels": None, "arrivals": [], "departures": []})
     text = model_to_xml_string(model)
     assert "<diffusion_scheme>douglas</diffusion_scheme>" in text
     back = load_model(write_model(model, tmp_path))

@@ -149,8 +149,11 @@ def test_a_blockade_of_a_receptor_no_cell_carries_is_refused(tmp_path):
     assert exc.value.field == "intervention[0].target"
     e["tumour"]["line"] = "U87"      # a line that carries it: not refused
     check_experiment(experiment_from_dict(e), catalogue=cat)
-    e["intervention"][0]["target"] = "ccr5"      # not simulated yet: refused with the reason
-    with pytest.raises(TropismInputError, match="not simulated yet.*issue \\(20\\)"):
+    e["intervention"][0]["target"] = "ccr5"      # U87 carries no CCR5 in the library: refused
+    with pytest.raises(TropismInputError, match="no cell in this scenario carries CCR5"):
+        check_experiment(experiment_from_dict(e), catalogue=cat)
+    e["intervention"][0]["target"] = "pdl1"      # not simulated yet: refused with the reason
+    with pytest.raises(TropismInputError, match="not simulated yet"):
         check_experiment(experiment_from_dict(e), catalogue=cat)
 
 

@@ -97,7 +97,8 @@ def test_a_measured_oxygen_consumption_becomes_the_first_order_uptake_that_consu
 
 def test_every_library_rule_applies_to_its_role_and_every_number_has_a_source(glioma):
     m = glioma.model
-    roles = {"tumour": ["U87"], "msc": ["msc_bone_marrow"]}
+    roles = {"tumour": ["U87"], "msc": ["msc_bone_marrow"]} | {name: [name] for name in glioma.immune}
+    assert glioma.immune == ["nk", "macrophage", "macrophage_m2"]  # a nude host: no T cells
     from tropism.library import load_rules
     subs = set(m.substrate_names) | {"pressure"}
     cat = load_catalogue()
@@ -106,7 +107,7 @@ def test_every_library_rule_applies_to_its_role_and_every_number_has_a_source(gl
         if r.applies_to.startswith("has:"):
             from tropism.resolve.check import carries
             return r.cell_type == "tumour" and carries(cat, "U87", r.applies_to[4:])
-        return not r.applies_to or r.applies_to in ("U87", "bone_marrow")
+        return not r.applies_to or r.applies_to in ("U87", "bone_marrow", *glioma.immune)
     # every row of a role in the scenario, for a line it applies to, whose factor some cell makes
     def readable(signal):  # a factor some cell makes, or the touch of a role the scenario has
         return signal in subs or signal.removeprefix("contact with ") in roles
@@ -209,9 +210,10 @@ def test_every_treatment_gets_its_own_body_and_link_and_interventions_act_or_are
                                             {"product": "exosome", "dose": 1e9, "route": "iv"}],
                               "simulation": {"duration_h": 40, "domain_um": 400}})
     r = build(e)
-    assert [b.product.kind for b in r.bodies] == ["msc", "drug", "exosome"]
+    # and the tumour's own exosomes, which its CD8 T cells sense (exosomal PD-L1), after them
+    assert [b.product.kind for b in r.bodies] == ["msc", "drug", "exosome", "tumour_exosome"]
     assert r.bodies[1].schedule.start_times_min() == [120.0, 1800.0]
-    assert [lk.product_type for lk in r.links] == ["msc_bone_marrow", "", ""]
+    assert [lk.product_type for lk in r.links] == ["msc_bone_marrow", "", "", ""]
     # the drug is a tissue substrate supplied by the vessels from its plasma level, and what the
     # tissue takes up is debited from the plasma
     assert "paclitaxel" in r.model.substrate_names and r.model.vessels.permeability["paclitaxel"] > 0
@@ -222,7 +224,7 @@ def test_every_treatment_gets_its_own_body_and_link_and_interventions_act_or_are
             "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e5, "route": "iv"}],
             "simulation": {"duration_h": 10, "domain_um": 400}}
     for iv, words in (({"kind": "blockade", "target": "hif1a_msc", "start_h": 2}, "not a window"),
-                      ({"kind": "blockade", "target": "ccl5"}, "not simulated yet"),
+                      ({"kind": "blockade", "target": "pdl1"}, "not simulated yet"),
                       ({"kind": "vasodilator", "factor": 1.5, "start_h": 1}, "whole run")):
         with pytest.raises(TropismInputError, match=words):
             build(experiment_from_dict({**base, "intervention": [iv]}))

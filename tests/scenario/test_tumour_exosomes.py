@@ -18,8 +18,8 @@ SUB = "tumour_exosome"
 READ = ("tumour", "exosomes")
 
 
-def _scenario(hours=3.0, intervention=(), readouts=READ):
-    return experiment_from_dict({"host": {"species": "mouse", "immune": "competent"},
+def _scenario(hours=3.0, intervention=(), readouts=READ, immune="competent"):
+    return experiment_from_dict({"host": {"species": "mouse", "immune": immune},
                                  "tumour": {"line": "CT26", "site": "subcutaneous", "radius_um": 100},
                                  "intervention": list(intervention),
                                  "simulation": {"duration_h": hours, "domain_um": 400, "readouts": list(readouts)}})
@@ -86,13 +86,19 @@ def test_blocking_release_lowers_it_by_the_efficacy_and_only_inside_its_window()
     assert windowed == pytest.approx(2.0 / 3.0 * free, rel=2e-3)
     a = sim.solver.agents
     col = sim.solver.model.substrate_names.index(SUB)
-    assert np.allclose(a.export[: a.n, col], sim.solver.model.cell_types[0].secretion[SUB].net_export_rate)
+    tumour = a.type[: a.n] == 0
+    assert np.allclose(a.export[: a.n, col][tumour], sim.solver.model.cell_types[0].secretion[SUB].net_export_rate)
 
 
 def test_vesicles_are_simulated_only_where_the_scenario_reads_them():
-    # not read (the default readouts): no substrate, no body product, nothing to pay for
-    plain = build(_scenario(readouts=("tumour", "body")))
+    # not read (the default readouts, no T cells to sense their PD-L1): no substrate, no body
+    # product, nothing to pay for
+    plain = build(_scenario(readouts=("tumour", "body"), immune="nude"))
     assert SUB not in plain.model.substrate_names and plain.released == {} and plain.bodies == []
+    # a competent host's CD8 T cells sense them (exosomal PD-L1): simulated, and followed in the body
+    sensed = build(_scenario(readouts=("tumour", "body")))
+    assert SUB in sensed.model.substrate_names and sensed.released == {SUB: "tumour_exosome"}
+    assert any(r.cell_type == "cd8_t" and r.signal == SUB for r in sensed.model.rules)
     # read through a blockade of their release, even without the readout
     blocked = build(_scenario(readouts=("tumour",), intervention=[{"kind": "blockade",
                                                                    "target": "tumour_exosome_release"}]))

@@ -46,6 +46,7 @@ class Agents:
         self.damage = np.zeros(n)
         self.total_attack_time = np.zeros(n)
         self.damage_delivered = np.zeros(n)
+        self.last_attacker = np.zeros(n, dtype=np.int64)
 
     def step(self, step=0):
         """One kernel call with every agent's neighbours all the others, in index order."""
@@ -59,7 +60,8 @@ class Agents:
                  (nbr, count),
                  (self.attack, self.immunogenicity, self.attack_damage_rate, self.attack_duration,
                   self.phag_apoptotic, self.phag_necrotic, self.phag_other_dead, self.phag_live, self.fusion),
-                 (self.attack_target, self.damage, self.total_attack_time, self.damage_delivered),
+                 (self.attack_target, self.damage, self.total_attack_time, self.damage_delivered,
+                  self.last_attacker),
                  (removed, absorbed_by))
         return removed, absorbed_by
 
@@ -84,6 +86,7 @@ def test_a_sure_attack_accrues_damage_rate_times_dt_each_step():
         assert a.damage.tolist() == [0.0, expected]
         assert a.damage_delivered.tolist() == [expected, 0.0]
         assert a.total_attack_time[1] == pytest.approx(DT * (step + 1), rel=1e-15)
+        assert a.last_attacker.tolist() == [0, 1]  # 1 + the attacker's type; 0: never damaged
     assert a.damage[1] == pytest.approx(0.6, rel=1e-15)
 
 

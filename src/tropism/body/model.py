@@ -279,6 +279,8 @@ def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> 
     bbb = np.minimum(1.0, p["bbb_factor"] * (1 + p["bbb_inflammation_gain"] * infl.get("brain", 0.0)))
     for o in an.tissues:
         kex = p["extravasation_base_per_min"] * (1 + p["chemokine_gain"] * chem[o]) * (1 + p["inflammation_gain"] * infl[o])
+        # a pre-metastatic niche (organ conditioned by tumour exosomes) takes arrested cells in
+        kex *= 1.0 + (p["niche_fold"] - 1.0) * sc.niche.get(o, 0.0)
         if o == "brain":
             kex *= bbb
         b.flow((o, "arrested"), V, p["release_per_min"])

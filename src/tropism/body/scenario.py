@@ -136,6 +136,10 @@ class Scenario(_Strict):
         Spacing of the output table.
     inflammation : dict[str, float]
         Injury/inflammation level per organ (raises extravasation there; opens the BBB in brain).
+    niche : dict[str, float]
+        How far each organ is conditioned as a pre-metastatic niche, 0-1 (a coupled run sets it
+        from the tumour exosomes the organ holds): extravasation there is raised by the product's
+        ``niche_fold`` at 1.
     conditions : list[str]
         Host conditions from ``library/body/conditions.toml`` (e.g. ``"cirrhosis"``).
     interventions : Interventions
@@ -151,6 +155,7 @@ class Scenario(_Strict):
     duration_h: float = Field(168.0, gt=0, le=24 * 365)
     output_interval_min: float = Field(30.0, gt=0)
     inflammation: dict[str, float] = Field(default_factory=dict)
+    niche: dict[str, float] = Field(default_factory=dict)
     conditions: tuple[str, ...] = Field((), description="host conditions (library/body/conditions.toml)")
     interventions: Interventions = Interventions()
 
@@ -184,6 +189,11 @@ class Scenario(_Strict):
                 raise ValueError(f"unknown organ {organ!r} in inflammation; allowed: {', '.join(ORGANS)}")
             if level < 0:
                 raise ValueError(f"inflammation level must be >= 0 (got {level!r})")
+        for organ, level in self.niche.items():
+            if organ not in ORGANS:
+                raise ValueError(f"unknown organ {organ!r} in niche; allowed: {', '.join(ORGANS)}")
+            if not 0.0 <= level <= 1.0:
+                raise ValueError(f"a niche level is a fraction from 0 to 1 (got {level!r} for {organ})")
         if self.route.kind == "intratumoral" and self.tumour is None:
             raise ValueError("route 'intratumoral' needs a tumour")
         if self.route.kind == "ia" and self.route.artery == "tumour" and self.tumour is None:

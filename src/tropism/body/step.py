@@ -41,6 +41,8 @@ class BodyInputs:
     sources_per_min: dict = field(default_factory=dict)
     #: efficacy of a CXCR4/SDF-1 blockade on the MSCs now (a blockade with a time window)
     sdf1_blockade: float | None = None
+    #: organ -> pre-metastatic niche level (0-1) now, from the tumour exosomes the organ holds
+    niche: dict | None = None
 
 
 @dataclass
@@ -102,6 +104,10 @@ def _with_inputs(sc: Scenario, inputs: BodyInputs | None, rtol: float = 0.0) -> 
         data = sc.model_dump()
         data["interventions"]["sdf1_blockade"] = inputs.sdf1_blockade
         sc = scenario_from_dict(data)
+    if inputs.niche is not None and _moved(sc.niche, inputs.niche, rtol):
+        data = sc.model_dump()
+        data["niche"] = {o: float(v) for o, v in inputs.niche.items() if v > 0.0}
+        sc = scenario_from_dict(data)
     upd = {k: v for k, v in (("volume_mm3", inputs.tumour_volume_mm3),
                              ("perfusion_ml_min_per_ml", inputs.perfusion_ml_min_per_ml),
                              ("chemokine", inputs.chemokine), ("inflammation", inputs.inflammation)) if v is not None}
@@ -120,6 +126,15 @@ def _with_inputs(sc: Scenario, inputs: BodyInputs | None, rtol: float = 0.0) -> 
     data = sc.model_dump()
     data["tumour"].update(upd)
     return scenario_from_dict(data)
+
+
+def _moved(now: dict, new: dict, rtol: float) -> bool:
+    """Whether an organ's level in ``new`` differs from ``now`` by more than ``rtol`` (relative)."""
+    for o in set(now) | set(new):
+        a, b = now.get(o, 0.0), new.get(o, 0.0)
+        if abs(a - b) > rtol * max(abs(a), abs(b)) and a != b:
+            return True
+    return False
 
 
 def start(scenario: Scenario | dict, params: dict | None = None) -> BodyState:

@@ -12,11 +12,13 @@ from pathlib import Path
 from ..files import atomic_write_text
 from ..library import TABLES, load_catalogue, load_rules, parameter_definitions
 
-TITLES = {"cell_lines": "Tumour cell lines", "msc_sources": "MSC sources", "substrates": "Substrates"}
+TITLES = {"cell_lines": "Tumour cell lines", "msc_sources": "MSC sources", "immune_cells": "Immune cells",
+          "substrates": "Substrates"}
 BODY_FILES = (("tissue/defaults.toml", "Priors of scenario models where the library has no measurement, and their clocks"),
               ("physiology/mouse.toml", "Mouse physiology"), ("physiology/rat.toml", "Rat physiology"),
               ("physiology/human.toml", "Human physiology"), ("body/msc.toml", "MSCs in the body"),
-              ("body/exosome.toml", "Exosomes in the body"), ("body/molecules.toml", "Drugs and proteins"),
+              ("body/exosome.toml", "Exosomes in the body"), ("body/tumour_cell.toml", "Tumour cells shed into the body"),
+              ("body/tumour_exosome.toml", "Tumour exosomes in the body"), ("body/molecules.toml", "Drugs and proteins"),
               ("body/conditions.toml", "Host conditions"), ("body/haematopoiesis.toml", "Haematopoietic recovery"))
 
 

@@ -49,12 +49,14 @@ class TimeSeries:
     """
 
     def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float,
-                 png: bool = False, title: str = "", products=None, groups=None, treatments: int = 1) -> None:
+                 png: bool = False, title: str = "", products=None, groups=None, treatments: int = 1,
+                 immune_types=()) -> None:
         #: None: rows are kept in memory only (the findings suite reads them)
         self.path = None if out_dir is None else Path(out_dir) / "timeseries.csv"
         names = model.cell_type_names
         self.tumour = [names.index(t) for t in tumour_types]
         self.msc = [(t, names.index(t)) for t in msc_types]
+        self.immune = [(t, names.index(t)) for t in immune_types]
         self.subs = model.substrate_names
         self.units = {s.name: s.units for s in model.substrates}
         #: substrates counted as vesicles (the 'exosomes' readout group)
@@ -96,7 +98,8 @@ class TimeSeries:
     #: quantity prefix -> readout group
     _GROUPS = (("tumour_mean:", "substrates"), ("tumour_", "tumour"), ("msc_", "msc"), ("vessel_", "vessels"),
                ("oxygen_", "oxygen"), ("hypoxic_", "oxygen"), ("body_", "body"), ("plasma:", "body"),
-               ("ctc", "metastasis"), ("metastatic_", "metastasis"))
+               ("ctc", "metastasis"), ("metastatic_", "metastasis"), ("niche:", "metastasis"),
+               ("immune_", "immune"))
 
     def _add(self, t: float, quantity: str, value: float, unit: str) -> None:
         group = next((g for prefix, g in self._GROUPS if quantity.startswith(prefix)), None)
@@ -129,6 +132,8 @@ class TimeSeries:
         region = np.zeros(s.mesh.n_voxels, bool)
         region[a.voxel[:n][is_tumour & live]] = True
         n_in, n_out = int(region.sum()), int((~region).sum())
+        # what calipers measure: every live cell in the tumour's voxels (stroma and infiltrate too)
+        self._add(t, "tumour_mass_volume", a.volume[:n][live & region[a.voxel[:n]]].sum() / 1e9, "mm^3")
         self._add(t, "tumour_extent", n_in * self.cell_measure, self.per)
         for name, k in self.msc:
             here = (types == k) & live
@@ -142,6 +147,13 @@ class TimeSeries:
                       inside.sum() / (n_in * self.cell_measure) if n_in else np.nan, f"cells/{self.per}")
             self._add(t, f"msc_per_{self.per_name}_normal:{name}",
                       (~inside).sum() / (n_out * self.cell_measure) if n_out else np.nan, f"cells/{self.per}")
+        for name, k in self.immune:
+            here = (types == k) & live
+            self._add(t, f"immune_in_tumour:{name}", int(region[a.voxel[:n][here]].sum()), "cells")
+            self._add(t, f"immune_per_{self.per_name}_tumour:{name}",
+                      region[a.voxel[:n][here]].sum() / (n_in * self.cell_measure) if n_in else np.nan, f"cells/{self.per}")
+            # tumour cells that died of the damage cells of this type dealt, so far
+            self._add(t, f"immune_kills:{name}", float(s.kills[k]), "cells")
         vd = s.vessel_density
         self._add(t, "vessel_density", float(np.mean(vd)), "1/um")
         self._add(t, "vessel_density_tumour", float(vd[region].mean()) if n_in else np.nan, "1/um")
@@ -162,6 +174,8 @@ class TimeSeries:
             self._add(to_body.time, f"plasma:{sub}", level, self.units.get(sub, ""))
         if k < len(self.products) and self.products[k][0] == "metastasis":
             self._metastasis(to_body.time, body.amounts())
+            for organ, level in body.scenario.niche.items():
+                self._add(to_body.time, f"niche:{organ}", level, "fraction")
             return
         if k > 0 or self.treatments == 0:
             label, unit = self.products[k] if k < len(self.products) else (f"product{k}", "")

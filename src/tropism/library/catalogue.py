@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,7 +14,7 @@ from pathlib import Path
 from ..errors import TropismInputError, allowed_with_hint
 
 #: the parameter tables, one CSV each under ``library/tissue``
-TABLES = ("cell_lines", "msc_sources", "substrates")
+TABLES = ("cell_lines", "msc_sources", "immune_cells", "substrates")
 COLUMNS = ("entity", "parameter", "value", "unit", "source", "status", "fitted_to", "notes")
 RULE_COLUMNS = ("cell_type", "applies_to", "signal", "direction", "behaviour", "response", "max_response", "half_max",
                 "hill_power", "applies_to_dead", "pathway", "source", "status", "fitted_to", "notes")
@@ -21,8 +22,9 @@ RULE_COLUMNS = ("cell_type", "applies_to", "signal", "direction", "behaviour", "
 #: cell's measured value (``fold``: for "increases" the maximum is fold × measured; for
 #: "decreases" the cell's value without the signal is fold × measured and the signal brings it
 #: down to the measured one, e.g. hypoxia raising VEGF), or ``measured_at_max`` (the measured
-#: value is reached at saturating signal and without the signal the behaviour is 0)
-RESPONSES = ("", "fold", "measured_at_max")
+#: value is reached at saturating signal and without the signal the behaviour is 0), or
+#: ``pg_per_1e6_cells_per_24h`` (a secretion the signal induces, in the unit cultures measure it)
+RESPONSES = ("", "fold", "measured_at_max", "pg_per_1e6_cells_per_24h")
 STATUSES = ("V", "U", "F")
 
 
@@ -228,10 +230,15 @@ def load_rules(path: str | Path | None = None) -> list[LibraryRule]:
                                     allowed="> 0")
         if row["response"] not in RESPONSES:
             raise TropismInputError("unknown response", file=str(path), field=f"{where}: response",
-                                    value=row["response"], allowed="empty (the behaviour's value), fold, measured_at_max")
+                                    value=row["response"], allowed="empty (the behaviour's value), fold, measured_at_max, "
+                                    "pg_per_1e6_cells_per_24h")
         if row["response"] == "fold" and nums["max_response"] <= 0:
             raise TropismInputError("a fold must be positive", file=str(path), field=f"{where}: max_response",
                                     value=row["max_response"], allowed="> 0")
+        if row["response"] == "pg_per_1e6_cells_per_24h" and not re.search(r" (export|secretion)$", row["behaviour"]):
+            raise TropismInputError("a rate in pg per 1e6 cells per 24 h is a secretion", file=str(path),
+                                    field=f"{where}: behaviour", value=row["behaviour"],
+                                    allowed="'<substrate> export' or '<substrate> secretion'")
         if row["applies_to_dead"] not in ("0", "1"):
             raise TropismInputError("applies_to_dead is 0 or 1", file=str(path), field=f"{where}: applies_to_dead",
                                     value=row["applies_to_dead"], allowed="0, 1")

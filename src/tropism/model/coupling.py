@@ -91,6 +91,11 @@ class BodyLink(Record):
     release: list[MoleculeLink] = Field(default_factory=list)
     perfusion_viable_ml_min_per_ml: float | None = Field(None, gt=0.0)
     inputs_rtol: float = Field(0.01, ge=0.0, lt=1.0)
+    #: a substrate another link releases into the body (tumour exosomes) whose cumulative uptake
+    #: by an organ's cells, per gram, conditions that organ as a niche for this product:
+    #: level = u/(u + ``niche_half_max_per_g``)
+    niche_from: str = ""
+    niche_half_max_per_g: float = Field(1.0, gt=0.0)
 
     @field_validator("arrival_state", "departure_state")
     @classmethod

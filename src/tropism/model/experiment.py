@@ -26,8 +26,9 @@ IMMUNE = ("competent", "nude", "scid", "nsg", "nk_depleted")
 SITES = ("brain", "subcutaneous", "lung", "breast", "bone_marrow")
 PRODUCTS = ("msc", "exosome", "drug")
 ROUTES = ("iv", "ia", "intranasal", "intratumoral", "intraperitoneal")
-BLOCKADE_TARGETS = ("cxcr4", "sdf1", "ccl5", "ccr5", "il6", "tgfb", "vegf", "hif1a_msc", "tumour_exosome_release")
-READOUTS = ("tumour", "msc", "vessels", "oxygen", "substrates", "body", "exosomes", "metastasis")
+BLOCKADE_TARGETS = ("cxcr4", "sdf1", "ccl5", "ccr5", "il6", "tgfb", "vegf", "hif1a_msc", "tumour_exosome_release",
+                    "pdl1")
+READOUTS = ("tumour", "msc", "vessels", "oxygen", "substrates", "body", "immune", "exosomes", "metastasis")
 #: what timeseries.csv holds unless a scenario says: every group but the tumour's exosomes and the
 #: cells it sheds (circulating, seeded in organs), which cost a body product each (the vesicles a
 #: diffusing substrate too) and are simulated only when read

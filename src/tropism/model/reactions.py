@@ -38,18 +38,26 @@ class Arrival(Record):
 
     ``adhesion`` names a substrate that induces the endothelial adhesion molecules arriving
     cells need (TNF-α → VCAM-1): the weight is then multiplied by
-    ``basal + (1 − basal)·u/(u + half_max)``, so cells cross where the wall is activated.
+    ``basal + (1 − basal)·u/(u + half_max)``, so cells cross where the wall is activated; with
+    ``adhesion_reference`` > 0 that factor is divided by its value at the reference level (an
+    entry rate derived in tissue at that level keeps its value there).
 
     The coupler sets the rate from the body model at every exchange; a scenario may fix it.
+    With ``per_vessel_area_per_min`` > 0 the tissue sets it instead, at every phenotype step:
+    that many cells per µm² of the weighted vessel wall (weight × voxel volume, summed), e.g.
+    leukocytes recruited from a blood pool the body keeps constant.
     """
 
     cell_type: str
     rate_per_min: NonNeg = 0.0
+    per_vessel_area_per_min: NonNeg = Field(0.0, description="cells/(µm² min): recruitment from blood by vessel wall")
     weight: str = ""
     within: str = Field("", description="a cell type: only voxels holding its live cells take arrivals (the tumour)")
     adhesion: str = ""
     adhesion_half_max: Positive = Field(1.0, description="substrate units")
     adhesion_basal: Fraction = Field(1.0, description="adhesion without the signal, as a fraction of the maximum")
+    adhesion_reference: NonNeg = Field(0.0, description="a level the adhesion factor is divided by its value at "
+                                       "(0: not normalised): rates measured at that level stay as measured")
     source: str = ""
     status: str = Field("U", pattern="^[VUF]$", description="V seen in the source, U recalled, F fitted")
 

@@ -40,7 +40,7 @@ class Resolved:
     """
 
     def __init__(self, experiment, model, bodies, links, roles=None, hypoxic_mmHg=15.0, link_provenance=None,
-                 drugs=None, msc_of=None, released=None, shed=False):
+                 drugs=None, msc_of=None, released=None, shed=False, immune=None):
         self.experiment, self.model = experiment, model
         self.bodies, self.links = list(bodies), list(links)
         self.link_provenance = link_provenance or {}
@@ -53,6 +53,8 @@ class Resolved:
         self.released = released or {}
         #: whether the last body follows the tumour cells the tissue sheds (product "metastasis")
         self.shed = shed
+        #: the host's immune cell types in the tissue
+        self.immune = list(immune or [])
 
     @property
     def body(self):
@@ -134,8 +136,8 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     from ..model.coupling import BodyLink
     from ..model.reactions import Departure
     from .body import (ENDOGENOUS_EXCHANGE_MIN, adhesion, body_scenarios, endogenous_links, endogenous_scenarios,
-                       link_common, links, shed_cells_scenario)
-    from .tissue import TissueBuilder, prior
+                       link_common, links, niche_link, shed_cells_scenario)
+    from .tissue import TissueBuilder
 
     check_experiment(e, file=file, catalogue=catalogue)
     cat = catalogue or load_catalogue()
@@ -165,7 +167,14 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
             pos = lattice_points(min(e.tumour.radius_um, half - sim.voxel_um), spacing, dim)
         else:  # the n cells nearest the centre of the packing
             pos = packed_points(e.tumour.cells, spacing, dim)
-        cells = InitialCells(positions=pos, types=np.zeros(len(pos), dtype=np.int64))
+        kinds = np.zeros(len(pos), dtype=np.int64)
+        if b.immune:
+            # an established tumour holds its infiltrate from the start: each immune type at its
+            # share of the cells (the steady state its entry and residence keep), drawn among the
+            # starting positions
+            from .immune import starting_shares
+            kinds = starting_shares(b, [c.name for c in types], kinds, sim.seed)
+        cells = InitialCells(positions=pos, types=kinds)
 
     interventions = b.interventions(subs, rules)
     link_prov: dict = {}
@@ -183,10 +192,19 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     vessels = b.vessel_bed(subs) if e.tumour is not None else None
     # tumour cells at vessels leave into the blood (intravasation), when the scenario reads them
     departures = []
-    if e.tumour is not None and "metastasis" in sim.readouts:
-        rate = prior(dflt["tumour"]["intravasation_per_min"], prov, "departures[0].rate_per_min")
-        departures = [Departure(cell_type=roles["tumour"][0], rate_per_min=rate,
+    for name, rate in b.intravasation.items():
+        departures = [Departure(cell_type=name, rate_per_min=rate,
                                 source=dflt["tumour"]["intravasation_per_min"]["source"], status="U")]
+    shed = list(departures)
+    # the host's immune cells: recruited from blood at the tumour's vessels, leaving after their stay
+    if b.immune:
+        from .immune import recruitment
+        more_in, more_out = recruitment(b, b.immune, adh, len(arrivals), len(departures))
+        for k in range(len(arrivals), len(arrivals) + len(more_in)):
+            for key in ("half_max", "basal"):
+                prov[f"arrivals[{k}].adhesion_{key}"] = link_prov[f"adhesion_{key}"]
+        arrivals += more_in
+        departures += more_out
     model = Model(domain=domain, clocks=clocks, save=SaveOptions(full_data_interval=sim.save_every_h * 60.0,
                                                                   svg_interval=sim.save_every_h * 60.0),
                   options=RunOptions(random_seed=sim.seed), substrates=substrates, cell_types=types,
@@ -201,13 +219,15 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
         lks += endogenous_links(released, own, roles, link_common(e, roles, link_prov, adh["half_max"]))
         bodies += own
     # and the cells it sheds into the blood, when read: circulating, arrested, seeded in organs
-    if departures:
-        shed = shed_cells_scenario(e, cat, prov)
-        lks.append(BodyLink(product_type=departures[0].cell_type, departure_state=("venous_blood", "viable"),
-                            whole_tumour_departures=True, exchange_min=ENDOGENOUS_EXCHANGE_MIN,
+    if shed:
+        shed_body = shed_cells_scenario(e, cat, prov)
+        # the organs the tumour's own exosomes condition take its shed cells in (pre-metastatic niche)
+        niche = niche_link(released, link_prov)
+        lks.append(BodyLink(product_type=shed[0].cell_type, departure_state=("venous_blood", "viable"),
+                            whole_tumour_departures=True, exchange_min=ENDOGENOUS_EXCHANGE_MIN, **niche,
                             **link_common(e, roles, link_prov, adh["half_max"])))
-        bodies.append(shed)
+        bodies.append(shed_body)
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
     return Resolved(e, model, bodies, lks, roles, float(hyp.value) if hyp is not None else 15.0, link_prov,
-                    drugs=b.drugs, msc_of=b.msc_of, released=released, shed=bool(departures))
+                    drugs=b.drugs, msc_of=b.msc_of, released=released, shed=bool(shed), immune=b.immune)

@@ -127,6 +127,20 @@ def shed_cells_scenario(e, cat, prov: dict):
     return _endogenous(e, product)
 
 
+def niche_link(released: dict[str, str], prov: dict) -> dict:
+    """The shed cells' link fields for the pre-metastatic niche: the released product that
+    conditions organs (the tumour's exosomes, when the tissue releases them) and the half-max
+    of ``tumour_cell.toml``; empty when the tumour releases none."""
+    from ..body.library import _library_dir, _read
+    conditioning = [s for s, kind in released.items() if kind == "tumour_exosome"]
+    if not conditioning:
+        return {}
+    raw = _read(_library_dir() / "body" / "tumour_cell.toml")["niche_half_max_particles_per_g"]
+    record(prov, "niche_half_max_per_g", "particles/g", f"{raw['source']} [library body/tumour_cell.toml]",
+           raw["status"])
+    return {"niche_from": conditioning[0], "niche_half_max_per_g": float(raw["value"])}
+
+
 def endogenous_links(released: dict[str, str], bodies: list, roles: dict, common: dict) -> list:
     """The link of each released product's body to the tissue: the tissue's release (particles/nL
     × µm³, 1e-6 particles each) scaled to the whole tumour enters plasma; plasma's level

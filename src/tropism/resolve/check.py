@@ -121,6 +121,10 @@ def check_experiment(e: Experiment, file: str | None = None, catalogue=None) -> 
             held.append(e.tumour.line)
         if "vessels" in b.carriers and e.tumour is not None:
             held.append("vessels")
+        if "immune" in b.carriers and e.tumour is not None:
+            from .immune import present
+            if present(cat, e):
+                held.append("immune cells")
         if not held:
             refuse(f"no cell in this scenario carries {iv.target.upper()}", f"intervention[{i}].target", iv.target,
                    "a target that a tumour line or a treatment in the scenario carries")

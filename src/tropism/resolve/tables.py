@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import TropismInputError
 from ..files import read_toml
 
-ROLES = ("msc", "tumour", "vessels")
+ROLES = ("msc", "tumour", "vessels", "immune")
 
 
 def _path(name: str) -> Path:

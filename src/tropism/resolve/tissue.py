@@ -24,17 +24,18 @@ from .tables import load_mechanisms
 PG_PER_1E6_PER_DAY = 1e9 / (1e6 * 1440.0)
 #: the library parameters that are a secretion rate, per table: the substrate is the prefix
 SECRETION = {"cell_lines": re.compile(r"^([a-z0-9_]+?)_secretion_pg_per_1e6_cells_per_24h$"),
-             "msc_sources": re.compile(r"^([a-z0-9_]+?)_pg_per_1e6_cells_per_24h$")}
+             "msc_sources": re.compile(r"^([a-z0-9_]+?)_pg_per_1e6_cells_per_24h$"),
+             "immune_cells": re.compile(r"^([a-z0-9_]+?)_pg_per_1e6_cells_per_24h$")}
 #: the defaults.toml section whose ``<substrate>_pg_per_1e6_cells_per_24h`` priors a cell of
 #: the table takes where the library has no measurement of its own
-DEFAULT_SECRETION = {"cell_lines": "tumour_secretion", "msc_sources": "msc_secretion"}
+DEFAULT_SECRETION = {"cell_lines": "tumour_secretion", "msc_sources": "msc_secretion", "immune_cells": "immune_secretion"}
 _PRIOR_KEY = re.compile(r"^([a-z0-9_]+?)_pg_per_1e6_cells_per_24h$")
 #: a default prior counted in particles (vesicles): ``<substrate>_particles_per_cell_per_h``
 _PARTICLE_KEY = re.compile(r"^([a-z0-9_]+?)_particles_per_cell_per_h$")
 #: particles per cell per hour -> net export in (particles/nL)·µm³/min: 1 particle = 1e6 (particles/nL)·µm³
 PARTICLES_PER_H = 1e6 / 60.0
 #: the defaults.toml section holding a role's ``<substrate>_receptors_per_cell``
-DEFAULT_ROLE = {"cell_lines": "tumour", "msc_sources": "msc"}
+DEFAULT_ROLE = {"cell_lines": "tumour", "msc_sources": "msc", "immune_cells": "immune"}
 #: the substrates.csv constants of a ligand's clearing receptor
 RECEPTOR_KINETICS = ("receptor_association_per_M_per_s", "receptor_dissociation_per_s",
                      "receptor_internalisation_per_s")
@@ -177,10 +178,13 @@ class TissueBuilder:
         self.mech = load_mechanisms()
         self.prov: dict = {}
         self.roles: dict[str, list[str]] = {"tumour": [], "msc": []}
+        #: the host's immune cell types in this scenario (each is also its own role)
+        self.immune: list[str] = []
         self.entity: dict[str, str] = {}
         self.types: list = []
         self.drugs: dict[int, str] = {}
         self.pathway_left: dict[tuple[str, str], float] = {}  # (role, pathway) -> what silencing leaves
+        self.intravasation: dict[str, float] = {}  # tumour type -> base shedding rate (1/min), when read
 
     # -- substrates ---------------------------------------------------------------------------
     def _secreted(self, table: str, entity: str) -> dict[str, str]:
@@ -205,6 +209,12 @@ class TissueBuilder:
     def roles_of(self, type_name: str) -> str:
         return next(role for role, names in self.roles.items() if type_name in names)
 
+    def table_of(self, type_name: str) -> str:
+        """The library table a cell type's numbers come from."""
+        if type_name in self.immune:
+            return "immune_cells"
+        return "cell_lines" if self.roles_of(type_name) == "tumour" else "msc_sources"
+
     def substrate_names(self) -> list[str]:
         """oxygen; VEGF (read by the vessel bed) and TNF-α (endothelial activation) with a
         tumour; SDF-1 with MSCs (the body reads their CXCR4 occupancy); every drug given; and
@@ -223,16 +233,26 @@ class TissueBuilder:
                     names.append(key)
         made = set()
         for type_name, entity in self.entity.items():
-            table = "cell_lines" if self.roles_of(type_name) == "tumour" else "msc_sources"
+            table = self.table_of(type_name)
             made |= set(self._secreted(table, entity)) | set(default_secreted(self.dflt, table))
         known = set(self.cat.entities("substrates"))
+        # a factor a signal induces in a cell that has none at rest (e.g. CCL5 de novo) is made too
         for r in self.lib_rules:
-            for type_name in self.roles.get(r.cell_type, []):
-                if not self._applicable(r, type_name):
-                    continue
-                for s in (r.signal, _behaviour_substrate(r.behaviour)):
-                    if s and s in known and s in made and s not in names:
-                        names.append(s)
+            if r.response == "pg_per_1e6_cells_per_24h" and any(
+                    self._applicable(r, n) for n in self.roles.get(r.cell_type, [])):
+                made.add(_behaviour_substrate(r.behaviour))
+        applicable = [r for r in self.lib_rules
+                      if any(self._applicable(r, n) for n in self.roles.get(r.cell_type, []))
+                      # no cell leaves unless the scenario follows the ones that do
+                      and not (r.behaviour == "intravasation" and "metastasis" not in e.simulation.readouts)]
+        # what some cell here senses: a rule's signal, or the attractant of its chemotaxis
+        sensed = {r.signal for r in applicable} | {_behaviour_substrate(r.behaviour) for r in applicable
+                                                   if r.behaviour.lower().startswith("chemotactic response to ")}
+        for r in applicable:
+            for s in (r.signal, _behaviour_substrate(r.behaviour)):
+                # a factor is simulated where a cell makes it and a cell (or the vessel bed) senses it
+                if s and s in known and s in made and s not in names and (s in sensed or s in names):
+                    names.append(s)
         # what a cell here releases that the vessels carry into the blood, when the scenario reads
         # it (its readout, or a blockade of its release): the body then follows it
         names += sorted(s for s in made & known if s not in names and self.carried_to_blood(s) and self._read(s))
@@ -380,6 +400,11 @@ class TissueBuilder:
             self.msc_of[i] = name
             self.entity[name] = t.source
             self.roles["msc"].append(name)
+        from .immune import present
+        for name in present(self.cat, e):
+            self.immune.append(name)
+            self.entity[name] = name
+            self.roles[name] = [name]
 
     # -- mechanisms -----------------------------------------------------------------------------
     def _left(self, role: str, pathway: str) -> float:
@@ -436,7 +461,7 @@ class TissueBuilder:
         ct = next(c for c in self.types if c.name == type_name)
         left = self._left(r.cell_type, r.pathway)
         sat = r.max_response
-        if r.response == "fold":
+        if r.response == "fold" and r.behaviour != "intravasation":
             base = _get_base(ct, r.behaviour, subs)
             fold = 1.0 + (r.max_response - 1.0) * left
             if r.direction == "increases":
@@ -444,6 +469,14 @@ class TissueBuilder:
             else:  # the measured value is reached at full signal; without it, fold × measured
                 _set_base(ct, r.behaviour, subs, fold * base)
                 sat = base
+        elif r.response == "pg_per_1e6_cells_per_24h":
+            sat = r.max_response * PG_PER_1E6_PER_DAY * left
+        elif r.behaviour == "intravasation":
+            # the tumour's shedding rate (when the scenario reads metastasis) is the base a fold moves
+            base = self.intravasation.get(type_name, 0.0)
+            if base <= 0.0:
+                return []
+            sat = base * (1.0 + (r.max_response - 1.0) * left) if r.response == "fold" else r.max_response
         elif r.response == "measured_at_max":
             sat = _get_base(ct, r.behaviour, subs)
             _set_base(ct, r.behaviour, subs, 0.0)
@@ -466,7 +499,8 @@ class TissueBuilder:
                     continue  # read when the cells' rules and modifiers were built
                 src = f"scenario blockade of {iv.target} ({b.source}) [library interventions.toml: blockade.{iv.target}]"
                 if b.behaviour:
-                    scope = [n for role in b.carriers if role != "vessels" for n in self.roles[role]]
+                    scope = [n for role in b.carriers if role != "vessels"
+                             for n in (self.immune if role == "immune" else self.roles[role])]
                     if scope and _behaviour_substrate(b.behaviour) in subs:
                         out.append(Intervention(kind="scale_behaviour", target=b.behaviour, cell_types=scope,
                                                 factor=1.0 - iv.efficacy, source=src, status=b.status, **window))
@@ -475,10 +509,10 @@ class TissueBuilder:
                 for signal in [b.signal] + [f"contact with {n}" for role in b.contact for n in self.roles[role]]:
                     readers = {r.cell_type for r in rules if r.signal == signal}
                     scope = []
-                    for role in ("msc", "tumour"):
+                    for role in ("msc", "tumour", "immune"):
                         if role not in b.carriers:
                             continue
-                        for name in self.roles[role]:
+                        for name in (self.immune if role == "immune" else self.roles[role]):
                             if role == "tumour" and b.requires and not carries(cat, self.entity[name], b.requires):
                                 continue
                             if name in readers:
@@ -609,11 +643,17 @@ class TissueBuilder:
                         self.pathway_left[key] = self.pathway_left.get(key, 1.0) * (1.0 - iv.efficacy)
         if e.tumour is not None:
             self.types.append(self._tumour_type(subs))
+            if "metastasis" in e.simulation.readouts:
+                self.intravasation[e.tumour.line] = prior(self.dflt["tumour"]["intravasation_per_min"], self.prov,
+                                                          "departures[0].rate_per_min")
         done = set()
         for i, name in self.msc_of.items():
             if name not in done:
                 self.types.append(self._msc_type(e.treatment[i], subs, name))
                 done.add(name)
+        from .immune import immune_type
+        for name in self.immune:
+            self.types.append(immune_type(self, name, subs))
         for k, ct in enumerate(self.types):
             ct.id = k
         self._modifiers(subs)

@@ -42,6 +42,7 @@ STATE_FIELDS: dict[str, tuple[type, int]] = {
     "damage_delivered": (np.float64, 0),
     "total_attack_time": (np.float64, 0),
     "attack_target": (np.int64, 0),  # agent index, -1 when not attacking
+    "last_attacker": (np.int64, 0),  # 1 + type of the last cell that damaged it; 0: never damaged
     "pressure": (np.float64, 0),
     "bm_contact": (np.float64, 0),
     "voxel": (np.int64, 0),

@@ -59,6 +59,7 @@ def interact(n, keys, cells, nbrs, rates, state, out):
     damage = state[1]
     total_attack_time = state[2]
     damage_delivered = state[3]
+    last_attacker = state[4]
     removed = out[0]
     absorbed_by = out[1]
     n_types = attack.shape[1]
@@ -132,5 +133,6 @@ def interact(n, keys, cells, nbrs, rates, state, out):
                 damage[j] += dmg
                 total_attack_time[j] += dt
                 damage_delivered[i] += dmg
+                last_attacker[j] = ti + 1
             if target_dead or uniform_k(seed, pid, step, STREAM_ATTACK_END, 0) < dt / (1e-15 + attack_duration[i]):
                 attack_target[i] = -1

@@ -51,6 +51,9 @@ class TissueSolver:
     arrived, departed : numpy.ndarray
         Cells that entered (arrivals) and left (departures) the tissue, per cell type: the
         body port's counters.
+    departure_expected : numpy.ndarray
+        The sum of every eligible cell's leaving probability over the steps, per type: how many
+        cells the same tissue sheds on average (the rest of a tumour the domain holds a part of).
     bin_reach : float
         Bins of the neighbour scan cover this many ordinary extents (2: one pair's reach);
         another value changes the bins and the summation order, never the pairs.
@@ -132,6 +135,16 @@ class TissueSolver:
         self._arrival_types = np.array([names.index(a.cell_type) for a in model.arrivals], dtype=np.int64)
         self.arrived = np.zeros(self.n_types, dtype=np.int64)
         self.departed = np.zeros(self.n_types, dtype=np.int64)
+        self.departure_expected = np.zeros(self.n_types)
+        #: cells that started to die carrying damage, by the type of the last cell that damaged them
+        self.kills = np.zeros(self.n_types, dtype=np.int64)
+        #: damage at which a death counts as a kill, per victim type: the half-max of its rule
+        #: "damage increases apoptosis" (none: its deaths are never kills)
+        self.kill_damage = np.full(self.n_types, np.inf)
+        for rule in model.rules:
+            if rule.signal_kind == "damage" and rule.behaviour_kind == "apoptosis" and rule.direction == "increases":
+                k = names.index(rule.cell_type)
+                self.kill_damage[k] = min(self.kill_damage[k], rule.half_max)
         self._centers: np.ndarray | None = None
         vb = model.vessels
         #: vessel surface per tissue volume in each voxel (1/µm), flat
@@ -490,7 +503,18 @@ class TissueSolver:
             u = np.maximum(self.flat_fields[subs.index(arrival.adhesion)], 0.0)
             b = arrival.adhesion_basal
             w = w * (b + (1.0 - b) * u / (u + arrival.adhesion_half_max))
+            ref = arrival.adhesion_reference
+            if ref > 0.0:
+                w = w / (b + (1.0 - b) * ref / (ref + arrival.adhesion_half_max))
         return w
+
+    def recruit(self) -> None:
+        """Set the rate of each arrival recruited by vessel wall (``per_vessel_area_per_min``):
+        that coefficient × the weighted vessel surface, Σ weight × voxel volume (µm²)."""
+        for k, arrival in enumerate(self.model.arrivals):
+            if arrival.per_vessel_area_per_min > 0.0:
+                area = float(self._arrival_weights(k).sum()) * self.mesh.voxel_volume
+                self._arrival_rates[k] = arrival.per_vessel_area_per_min * area
 
     def add_arrivals(self) -> None:
         """Add this mechanics step's arrivals (Poisson counts, sites ∝ weight)."""
@@ -528,7 +552,9 @@ class TissueSolver:
         if not can.any():
             return
         u = rng.uniform_array(self.seed, a.id[:n], self.mechanics_step, rng.STREAM_DEPARTURE, 0)
-        leave = can & (u < -np.expm1(-rate * self.dt_mechanics))
+        p = np.where(can, -np.expm1(-rate * self.dt_mechanics), 0.0)
+        self.departure_expected += np.bincount(a.type[:n], weights=p, minlength=self.n_types)
+        leave = can & (u < p)
         if not leave.any():
             return
         self.departed += np.bincount(a.type[:n][leave], minlength=self.n_types)
@@ -550,6 +576,7 @@ class TissueSolver:
                     "mechanics_step": np.int64(self.mechanics_step),
                     "phenotype_step": np.int64(self.phenotype_step), "next_id": np.int64(a.next_id),
                     "n_agents": np.int64(a.n), "arrived": self.arrived.copy(), "departed": self.departed.copy(),
+                    "departure_expected": self.departure_expected.copy(), "kills": self.kills.copy(),
                     "arrival_rates": self._arrival_rates.copy(), "plasma": self.plasma.copy(),
                     "vessel_density": self.vessel_density.copy(), "vessel_exchanged": self.vessel_exchanged.copy()})
         return out
@@ -575,7 +602,9 @@ class TissueSolver:
         self.phenotype_step = int(state["phenotype_step"])
         self.arrived[...] = state["arrived"]
         self._arrival_rates[...] = state["arrival_rates"]
-        for key, arr in (("departed", self.departed), ("plasma", self.plasma), ("vessel_density", self.vessel_density),
+        for key, arr in (("departed", self.departed), ("departure_expected", self.departure_expected),
+                         ("kills", self.kills),
+                         ("plasma", self.plasma), ("vessel_density", self.vessel_density),
                          ("vessel_exchanged", self.vessel_exchanged)):
             if key in state:  # absent in checkpoints written before vessels existed
                 arr[...] = state[key]

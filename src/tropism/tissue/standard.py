@@ -123,6 +123,14 @@ def death_cycle(s) -> None:
     lysed = np.nonzero((a.death_state[:n] == NECROTIC_LYSED) & (a.death_elapsed[:n] == 0.0))[0]
     if lysed.size:
         population.lyse(a, tb, lysed)
+    # kills: apoptosis of cells carrying the damage their rule kills at (attributed to the type
+    # of the last cell that damaged them)
+    dying = (newly_dead[:n] == 1) & (a.damage[:n] >= s.kill_damage[a.type[:n]])
+    if dying.any():
+        by = a.last_attacker[:n][dying]
+        by = by[by > 0] - 1
+        if by.size:
+            s.kills += np.bincount(by, minlength=s.n_types)
     population.start_death(a, tb, np.nonzero(newly_dead == 1)[0], APOPTOTIC)
     population.start_death(a, tb, np.nonzero(newly_dead == 2)[0], NECROTIC_SWELLING)
     s.scratch["divide"], s.scratch["remove"] = divide, remove
@@ -177,7 +185,7 @@ def contact_interactions(s) -> None:
              (a.id, a.type, a.death_state, a.position, a.radius, a.volume, a.rel_max_adh[:, 0]), (nbr, count),
              (a.attack, a.immunogenicity, a.attack_damage_rate[:, 0], a.attack_duration[:, 0], a.phag_apoptotic[:, 0],
               a.phag_necrotic[:, 0], a.phag_other_dead[:, 0], a.phag_live, a.fusion),
-             (a.attack_target, a.damage, a.total_attack_time, a.damage_delivered), (removed, absorbed_by))
+             (a.attack_target, a.damage, a.total_attack_time, a.damage_delivered, a.last_attacker), (removed, absorbed_by))
     spring_velocities(n, a.position, a.type, a.attack_target, a.elastic_constant[:, 0], a.affinity, a.velocity)
     if removed.any():
         population.absorb(a, removed, absorbed_by)
@@ -196,6 +204,10 @@ def positions(s) -> None:
 
 
 # ----------------------------------------------------------------------------- exchange
+def recruitment(s) -> None:
+    s.recruit()
+
+
 def arrivals(s) -> None:
     s.add_arrivals()
 
@@ -246,6 +258,9 @@ def standard_schedule(model) -> Schedule:
                           "<absorbed>")))
     add(Operation("positions", "mechanics", positions, reads=("velocity", "<absorbed>"),
                   writes=("position", "previous_velocity", "<rows>", "sources")))
+    if any(a.per_vessel_area_per_min > 0.0 for a in model.arrivals):
+        add(Operation("recruitment", "phenotype", recruitment, reads=("vessel density", "fields", "type"),
+                      writes=("arrival rates",)))
     if model.arrivals:
         add(Operation("arrivals", "exchange", arrivals, reads=("arrival rates", "vessel density"),
                       writes=("<rows>", "arrived")))
