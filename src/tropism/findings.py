@@ -132,10 +132,16 @@ class Finding(_Strict):
             raise ValueError("a finding with arms needs a [scenario]")
         return self
 
-    def readouts(self) -> list[str]:
-        """Every readout its criteria compare (the finding's own first)."""
+    def readouts(self, arm: str | None = None) -> list[str]:
+        """Every readout its criteria compare (the finding's own first); with ``arm``, only those
+        of the criteria that read that arm (a readout of a cell type one arm's host lacks, such
+        as Tregs in a nude mouse, is then not asked of it)."""
         out = [self.readout] if self.readout else []
         for c in self.criterion:
+            if arm is not None and c.kind in ("ratio", "each", "equals"):
+                named = {c.numerator, c.denominator, c.numerator_control, c.denominator_control, c.arm} | set(c.arms)
+                if arm not in named and not (c.kind == "each" and not c.arms):
+                    continue
             if c.readout and c.readout not in out:
                 out.append(c.readout)
         return out

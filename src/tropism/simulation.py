@@ -343,7 +343,9 @@ class _Coupler:
             self.released_base[ml.substrate] = total
         volume = None
         if self._tumour_rows and self.tumour_volume0 > 0.0:
-            volume = self.tumour_mm3 * self._tumour_cell_volume() / self.tumour_volume0
+            # a tumour whose cells are all gone (killed and cleared) keeps a trace of volume: the
+            # body's tumour compartment must stay a compartment, of negligible flow
+            volume = max(self.tumour_mm3 * self._tumour_cell_volume() / self.tumour_volume0, 1e-9)
         levels = self._levels()
         perfusion = self._perfusion()
         out = TissueToBody(t0, t1, arrived, departed, released, volume, levels["chemokine"], levels["inflammation"],

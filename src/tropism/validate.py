@@ -234,7 +234,7 @@ def run_findings(findings: list[Finding], workers: int = 1, seeds: int | None = 
         for arm in f.arm:
             rows[f.id].values[arm.name] = []
             for seed in range(1, n + 1):
-                jobs.append((f.id, arm.name, seed, f.arm_scenario(arm, seed), f.readouts(), f.file))
+                jobs.append((f.id, arm.name, seed, f.arm_scenario(arm, seed), f.readouts(arm.name), f.file))
     # check every arm before the first long run: a bad arm fails at once, not after an hour
     from .model.experiment import experiment_from_dict
     from .resolve import check_experiment

@@ -128,7 +128,7 @@ def test_every_registry_behaviour_names_an_operation_of_the_schedule_and_a_kerne
     from tropism.tissue.standard import standard_schedule
     from tropism.model import Model
     ops = {op.name for ops in standard_schedule(Model()).operations.values() for op in ops}
-    ops |= {"windows", "irradiate", "vessels", "arrivals", "departures", "conversions"}  # added when a model uses them
+    ops |= {"windows", "irradiate", "vessels", "arrivals", "departures", "conversions", "recruitment"}  # added when a model uses them
     for kind, entry in list(BEHAVIOURS.items()) + [(k, type("E", (), {"operation": v[0], "kernel": v[1],
                                                                        "note": ""})) for k, v in MECHANISMS.items()]:
         if entry.note:

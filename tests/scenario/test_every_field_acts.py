@@ -22,9 +22,6 @@ EXAMPLES = REPO / "examples" / "scenarios"
 ELSEWHERE = {
     ("title",): "the figures' title",
     ("simulation", "readouts"): "which quantities timeseries.csv records (test_scenario_mechanisms)",
-    # immune cells come with issue 20; until then the status only decides whether a xenograft
-    # is accepted (test_experiment_file), which every file here passes
-    ("host", "immune"): "xenograft acceptance (test_experiment_file); immune cells come with issue 20",
 }
 
 

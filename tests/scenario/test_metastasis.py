@@ -79,3 +79,86 @@ def test_iv_tumour_cells_lodge_in_the_lungs_and_most_arrested_cells_extravasate_
     assert r.viable[-1, lungs] > 0.7 * 1e5 and r.viable[-1, lungs] > 5 * max(others)
     # Koop 1995: more than 80 % of arrested cells survive and are out of the vessels by 24 h
     assert r.tissue[-1].sum() > 0.8 * 1e5
+
+
+def _breast(msc=True, intervention=(), hours=2.0, line="MDA-MB-231", readouts=("tumour", "metastasis")):
+    d = {"host": {"species": "mouse", "immune": "scid"},
+         "tumour": {"line": line, "site": "breast", "radius_um": 150},
+         "intervention": list(intervention),
+         "simulation": {"duration_h": hours, "domain_um": 500, "readouts": list(readouts)}}
+    if msc:
+        d["treatment"] = [{"product": "msc", "source": "bone_marrow", "dose": 20000, "route": "intratumoral"}]
+    return experiment_from_dict(d)
+
+
+def test_msc_ccl5_is_induced_by_contact_and_raises_the_shedding_of_ccr5_cells_as_emt():
+    from tropism.resolve import PG_PER_1E6_PER_DAY
+    r = build(_breast())
+    rules = {(x.cell_type, x.signal, x.behavior): x for x in r.model.rules}
+    made = rules[("msc_bone_marrow", "contact with MDA-MB-231", "ccl5 export")]
+    assert made.saturation == pytest.approx(10000 * PG_PER_1E6_PER_DAY)      # none at rest, induced
+    assert r.model.cell_types[1].secretion["ccl5"].net_export_rate == 0.0
+    base = r.model.departures[0].rate_per_min
+    emt = rules[("MDA-MB-231", "ccl5", "intravasation")]
+    assert emt.saturation == pytest.approx(7 * base) and emt.half_max == pytest.approx(8.7)
+    # the EMT fold moves the shedding rate: without the metastasis readout no cell leaves, and no
+    # CCL5 rule or substrate is there to pay for
+    quiet = build(_breast(readouts=("tumour",)))
+    assert "ccl5" not in quiet.model.substrate_names
+    assert not any(x.behavior == "intravasation" for x in quiet.model.rules)
+    # a line without CCR5 does not read it; a CCR5 blockade of it is refused
+    llc = build(_breast(line="LLC", intervention=()))
+    assert not any(x.signal == "ccl5" for x in llc.model.rules)
+    from tropism.errors import TropismInputError
+    with pytest.raises(TropismInputError, match="carries CCR5"):
+        build(_breast(line="LLC", intervention=[{"kind": "blockade", "target": "ccr5"}]))
+
+
+def test_cells_touching_msc_ccl5_shed_more_and_a_ccl5_blockade_takes_it_away():
+    def top(intervention=()):
+        r = build(_breast(intervention=intervention))
+        sim = Simulation(r.model, seed=4, body=r.bodies, link=r.links)
+        sim.run()
+        a = sim.solver.agents
+        tumour = a.type[: a.n] == 0
+        return r.model.departures[0].rate_per_min, a.intravasation[: a.n, 0][tumour]
+    base, free = top()
+    _, blocked = top([{"kind": "blockade", "target": "ccl5", "efficacy": 1.0}])
+    # EMT by CCL5 near the MSCs on top of what the tumour's own exosomes do
+    assert free.max() > 2.0 * blocked.max() and blocked.max() < 2.0 * base and free.max() <= 7.0 * base
+
+
+def test_a_conditioned_niche_keeps_the_cells_that_reach_it_alive():
+    from tropism.body import simulate
+    from tropism.body.library import load_params
+    from tropism.body.scenario import scenario_from_dict
+    p = load_params("tumour_cell")
+
+    def lungs(niche):
+        res = simulate(scenario_from_dict({"species": "mouse", "dose": 1e5, "duration_h": 168.0, "niche": niche,
+                                           "output_interval_min": 60.0, "product": {"kind": "tumour_cell"}}))
+        return float(res.tissue[-1, res.compartments.index("lungs")])
+    plain, full = lungs({}), lungs({"lungs": 1.0})
+    # the extravasated cells' loss divided by niche_fold: for cells that crossed in the first
+    # hours, the ratio at a week is about exp(k t (1 - 1/fold))
+    k, t = p["death_tissue_per_min"], 168 * 60.0
+    assert plain > 0 and full / plain == pytest.approx(np.exp(k * (t - 330.0) * (1 - 1 / p["niche_fold"])), rel=0.02)
+    with pytest.raises(ValueError, match="niche"):
+        scenario_from_dict({"species": "mouse", "dose": 1e5, "niche": {"lungs": 1.5}, "product": {"kind": "tumour_cell"}})
+
+
+def test_the_tumours_exosomes_taken_up_by_an_organ_set_its_niche_for_the_shed_cells():
+    e = experiment_from_dict({"host": {"species": "mouse", "immune": "nude"},
+                              "tumour": {"line": "LLC", "site": "lung", "radius_um": 1500},
+                              "simulation": {"duration_h": 3.0, "domain_um": 400,
+                                             "readouts": ["tumour", "metastasis", "exosomes"]}})
+    r = build(e)
+    shed = r.links[-1]
+    assert shed.niche_from == "tumour_exosome" and shed.niche_half_max_per_g == pytest.approx(1e11)
+    sim = Simulation(r.model, seed=1, body=r.bodies, link=r.links)
+    sim.run()
+    cp, source = sim.couplers[-1], sim.couplers[-1].niche_source
+    took = source.state.amounts()[("lungs", "cleared")] / cp.organ_g["lungs"]
+    assert took > 0 and cp.niche()["lungs"] == pytest.approx(took / (took + 1e11))
+    # the body of the shed cells was built on the niche measured at the last exchange (within rtol)
+    assert cp.state.scenario.niche["lungs"] == pytest.approx(cp.niche()["lungs"], rel=0.1)

@@ -279,14 +279,15 @@ def _msc_system(sc: Scenario, an: Anatomy, p: dict, d: float, weight: float) -> 
     bbb = np.minimum(1.0, p["bbb_factor"] * (1 + p["bbb_inflammation_gain"] * infl.get("brain", 0.0)))
     for o in an.tissues:
         kex = p["extravasation_base_per_min"] * (1 + p["chemokine_gain"] * chem[o]) * (1 + p["inflammation_gain"] * infl[o])
-        # a pre-metastatic niche (organ conditioned by tumour exosomes) takes arrested cells in
-        kex *= 1.0 + (p["niche_fold"] - 1.0) * sc.niche.get(o, 0.0)
+        # a pre-metastatic niche (an organ conditioned by tumour exosomes) lets the cells that
+        # crossed into it survive: their loss there is divided by up to niche_fold
+        niche = 1.0 + (p["niche_fold"] - 1.0) * sc.niche.get(o, 0.0)
         if o == "brain":
             kex *= bbb
         b.flow((o, "arrested"), V, p["release_per_min"])
         b.flow((o, "arrested"), (o, "debris"), p["death_arrested_per_min"])
         b.flow((o, "arrested"), (o, "tissue"), kex)
-        b.flow((o, "tissue"), (o, "debris"), p["death_tissue_per_min"])
+        b.flow((o, "tissue"), (o, "debris"), p["death_tissue_per_min"] / niche)
         if o in RES:
             b.flow((o, "debris"), (o, "cleared"), p["label_degradation_per_min"])
         else:

@@ -138,8 +138,8 @@ class Scenario(_Strict):
         Injury/inflammation level per organ (raises extravasation there; opens the BBB in brain).
     niche : dict[str, float]
         How far each organ is conditioned as a pre-metastatic niche, 0-1 (a coupled run sets it
-        from the tumour exosomes the organ holds): extravasation there is raised by the product's
-        ``niche_fold`` at 1.
+        from the tumour exosomes the organ took up): the loss of the product's cells that crossed
+        into it is divided by up to its ``niche_fold``.
     conditions : list[str]
         Host conditions from ``library/body/conditions.toml`` (e.g. ``"cirrhosis"``).
     interventions : Interventions

@@ -128,13 +128,10 @@ def _with_inputs(sc: Scenario, inputs: BodyInputs | None, rtol: float = 0.0) -> 
     return scenario_from_dict(data)
 
 
-def _moved(now: dict, new: dict, rtol: float) -> bool:
-    """Whether an organ's level in ``new`` differs from ``now`` by more than ``rtol`` (relative)."""
-    for o in set(now) | set(new):
-        a, b = now.get(o, 0.0), new.get(o, 0.0)
-        if abs(a - b) > rtol * max(abs(a), abs(b)) and a != b:
-            return True
-    return False
+def _moved(now: dict, new: dict, tol: float) -> bool:
+    """Whether an organ's level (a fraction, 0-1) in ``new`` differs from ``now`` by more than
+    ``tol``, absolute: a level rising from 0 would otherwise rebuild the systems at every step."""
+    return any(abs(now.get(o, 0.0) - new.get(o, 0.0)) > tol for o in set(now) | set(new))
 
 
 def start(scenario: Scenario | dict, params: dict | None = None) -> BodyState:

@@ -153,6 +153,9 @@ MECHANISMS: dict[str, tuple[str, str]] = {
     "behaviour scaling in a time window": ("windows", "tissue.standard.windows"),
     "irradiation (linear-quadratic)": ("irradiate", "tissue.standard.irradiate -> population.start_death"),
     "arrivals from the body": ("arrivals", "TissueSolver.add_arrivals"),
+    "recruitment from blood by vessel wall (immune cells)": ("recruitment", "TissueSolver.recruit"),
+    "departures to the body (shed cells, immune cells leaving)": ("departures", "TissueSolver.remove_departures"),
+    "kills counted by the killer's type": ("death_cycle", "tissue.standard.death_cycle"),
     "cell-catalysed conversion": ("conversions", "tissue.reactions.convert"),
 }
 
