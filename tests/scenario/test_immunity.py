@@ -98,7 +98,7 @@ def _duel(attack: bool):
     """One CD8 T cell beside one tumour cell, nothing else: the T cell attacks for sure (or never);
     the tumour cell neither divides nor dies on its own unless killed."""
     from tropism.model.model import InitialCells
-    r = build(_scenario(hours=4.0))
+    r = build(_scenario(hours=96.0))
     m = r.model
     names = m.cell_type_names
     types = []
@@ -125,7 +125,8 @@ def test_a_ctl_kills_by_accumulated_hits_and_only_those_deaths_count_as_kills():
     s, names = _duel(attack=True)
     a = s.agents
     tumour = a.type[: a.n] == names.index("CT26")
-    # three 10-min hits (damage 30, the rule's half-max) and the tumour cell is dying
+    # three 10-min hits (damage 30, the rule's half-max), then death within about a day (the
+    # drugs' maximum apoptosis, the one maximum the behaviour has)
     assert a.death_state[: a.n][tumour].tolist() != [0] or not tumour.any()
     assert s.kills[names.index("cd8_t")] == 1 and s.kills.sum() == 1
     # a cell dying on its own, never hit, is no kill

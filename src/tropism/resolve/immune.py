@@ -52,7 +52,7 @@ def immune_type(b, name: str, subs: list[str]):
     """The cell type of immune entity ``name`` for TissueBuilder ``b`` (no division: cells come
     from blood and leave or die)."""
     from ..model.phenotype import CellType, Cycle, Interactions, Motility, PhaseLink
-    from .tissue import _sphere, _volume, number
+    from .tissue import _sphere, _volume, number, record
     cat, prov, d = b.cat, b.prov, b.dflt["immune"]
     vol = number(cat, TABLE, name, "diameter_um", None, prov, f"cell_types[{name}].volume.total", convert=_sphere)
     speed = number(cat, TABLE, name, "speed_um_per_min", None, prov, f"cell_types[{name}].motility.speed")
@@ -71,7 +71,14 @@ def immune_type(b, name: str, subs: list[str]):
                              ("necrotic_phagocytosis_rate", "necrotic_phagocytosis_per_min")):
         if cat.get(TABLE, name, parameter) is not None:
             kw[field] = number(cat, TABLE, name, parameter, None, prov, f"cell_types[{name}].interactions.{field}")
+    # the residence (departures) is how long a cell stays, leaving or dying there: no death of
+    # its own on top, so entry × residence keeps the share the entry was derived from
+    from ..model.phenotype import default_apoptosis
+    apoptosis = default_apoptosis().model_copy(update={"rate": 0.0})
+    record(prov, f"cell_types[{name}].apoptosis.rate", "1/min",
+           "0: an immune cell's loss is its residence in the tumour, leaving or dying (departures)", "U")
     return CellType(name=name, id=0, cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=0.0)]),
+                    apoptosis=apoptosis,
                     volume=_volume(vol), motility=Motility(enabled=True, speed=speed, persistence_time=pers),
                     interactions=Interactions(**kw),
                     secretion=b._secretion(TABLE, name, name, d["oxygen_uptake_per_min"], vol, subs))

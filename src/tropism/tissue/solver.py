@@ -547,14 +547,16 @@ class TissueSolver:
         if n == 0:
             return
         rate = a.intravasation[:n, 0]
-        at_vessel = self.vessel_density[a.voxel[:n]] > 0.0
-        can = (rate > 0.0) & at_vessel & (a.death_state[:n] == LIVE)
-        if not can.any():
+        rows = np.flatnonzero((rate > 0.0) & (a.death_state[:n] == LIVE))
+        rows = rows[self.vessel_density[a.voxel[rows]] > 0.0]
+        if rows.size == 0:
             return
-        u = rng.uniform_array(self.seed, a.id[:n], self.mechanics_step, rng.STREAM_DEPARTURE, 0)
-        p = np.where(can, -np.expm1(-rate * self.dt_mechanics), 0.0)
-        self.departure_expected += np.bincount(a.type[:n], weights=p, minlength=self.n_types)
-        leave = can & (u < p)
+        # draws keyed by agent id: drawing for the eligible rows only gives each the same number
+        u = rng.uniform_array(self.seed, a.id[rows], self.mechanics_step, rng.STREAM_DEPARTURE, 0)
+        p = -np.expm1(-rate[rows] * self.dt_mechanics)
+        self.departure_expected += np.bincount(a.type[rows], weights=p, minlength=self.n_types)
+        leave = np.zeros(n, dtype=bool)
+        leave[rows[u < p]] = True
         if not leave.any():
             return
         self.departed += np.bincount(a.type[:n][leave], minlength=self.n_types)
