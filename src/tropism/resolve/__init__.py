@@ -191,10 +191,8 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
             prov[f"arrivals[{k}].adhesion_{key}"] = link_prov[f"adhesion_{key}"]
     vessels = b.vessel_bed(subs) if e.tumour is not None else None
     # tumour cells at vessels leave into the blood (intravasation), when the scenario reads them
-    departures = []
-    for name, rate in b.intravasation.items():
-        departures = [Departure(cell_type=name, rate_per_min=rate,
-                                source=dflt["tumour"]["intravasation_per_min"]["source"], status="U")]
+    departures = [Departure(cell_type=name, rate_per_min=rate, source=dflt["tumour"]["intravasation_per_min"]["source"],
+                            status="U") for name, rate in b.intravasation.items()]
     shed = list(departures)
     # the host's immune cells: recruited from blood at the tumour's vessels, leaving after their stay
     if b.immune:
