@@ -145,6 +145,9 @@ def test_a_conditioned_niche_keeps_the_cells_that_reach_it_alive():
     assert plain > 0 and full / plain == pytest.approx(np.exp(k * (t - 330.0) * (1 - 1 / p["niche_fold"])), rel=0.02)
     with pytest.raises(ValueError, match="niche"):
         scenario_from_dict({"species": "mouse", "dose": 1e5, "niche": {"lungs": 1.5}, "product": {"kind": "tumour_cell"}})
+    # MSCs are not known to follow a niche: the field would change nothing for them, so it is refused
+    with pytest.raises(ValueError, match="tumour cells only"):
+        scenario_from_dict({"species": "mouse", "dose": 1e5, "niche": {"lungs": 0.5}, "product": {"kind": "msc"}})
 
 
 def test_the_tumours_exosomes_taken_up_by_an_organ_set_its_niche_for_the_shed_cells():

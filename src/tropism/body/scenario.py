@@ -189,6 +189,10 @@ class Scenario(_Strict):
                 raise ValueError(f"unknown organ {organ!r} in inflammation; allowed: {', '.join(ORGANS)}")
             if level < 0:
                 raise ValueError(f"inflammation level must be >= 0 (got {level!r})")
+        if self.niche and self.product.kind != "tumour_cell":
+            # only circulating tumour cells are known to colonise a conditioned organ more
+            raise ValueError(f"a pre-metastatic niche acts on tumour cells only (product kind is "
+                             f"{self.product.kind!r}); allowed: niche with product kind 'tumour_cell'")
         for organ, level in self.niche.items():
             if organ not in ORGANS:
                 raise ValueError(f"unknown organ {organ!r} in niche; allowed: {', '.join(ORGANS)}")
