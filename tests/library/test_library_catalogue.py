@@ -60,6 +60,20 @@ def test_a_bad_row_is_refused_with_file_line_and_column(tmp_path, row, words):
     assert exc.value.file.endswith("cell_lines.csv") and "line" in exc.value.field
 
 
+@pytest.mark.parametrize("direction, fold, ok", [("increases", "1.5", True), ("increases", "0.5", False),
+                                                 ("decreases", "0.5", True), ("decreases", "2", False)])
+def test_a_multiplying_rule_row_keeps_its_direction(tmp_path, direction, fold, ok):
+    d = _copy(tmp_path)
+    _append(d, "rules", ["tumour", "", "hgf", direction, "cycle entry", "multiplies", fold, "24.5", "1", "0", "",
+                         "a source", "U", "", ""])
+    if ok:
+        assert load_rules(d / "rules.csv")[-1].response == "multiplies"
+    else:
+        with pytest.raises(TropismInputError, match="multiplies it by") as exc:
+            load_rules(d / "rules.csv")
+        assert exc.value.file.endswith("rules.csv") and "max_response" in exc.value.field
+
+
 def test_a_parameter_given_twice_is_refused(tmp_path):
     d = _copy(tmp_path)
     _append(d, "cell_lines", ["X1", "cell_diameter_um", "14", "um", "a", "V", "", ""])

@@ -347,6 +347,38 @@ def test_apply_rules_directly():
         (3e-3 + (1e-2 - 3e-3) * 0.8) * 0.5, rel=1e-12)  # drug 2 → U = 4 → 0.8; oxygen 8 → half
 
 
+def test_a_multiplying_rule_scales_what_the_other_rules_make():
+    """A ``multiplies`` row (a growth factor) multiplies the value of the up/down rows by
+    1 + (f − 1)·H: where oxygen allows no division it adds none; at the oxygen rule's
+    saturation it lifts the rate above that rule's maximum, which an "increases" row cannot."""
+    m = rules_model()
+    fold = Rule(cell_type="tumor", signal="drug", direction="increases", behavior="cycle entry",
+                saturation=1.5, half_max=1.0, hill_power=1.0, multiplies=True)
+    m = m.model_copy(update={"rules": list(m.rules) + [fold]})
+    from tropism.model.rules import resolve_rule
+    m = m.model_copy(update={"rules": [resolve_rule(r, m.substrate_names, m.cell_type_names, [], [])
+                                       for r in m.rules]})
+    groups, _ = compile_rules(m)
+    from tropism.tissue.parameters import TypeTables
+    tb = TypeTables(m)
+    o2 = np.array([0.0, 12.0, 1e3, 1e3, 12.0])
+    drug = np.array([1e3, 1.0, 0.0, 1.0, 3.0])
+    params = {name: np.repeat(tb.base[name], len(o2), axis=0) for name in tb.base}
+    apply_rules(groups, tb.base, params, [np.arange(len(o2))], [np.zeros(0, np.int64)],
+                lambda sig, rows: (o2 if sig[1] == 0 else drug)[rows])
+    oxygen_only = 1e-3 * hill(o2, 12.0, 4.0)
+    expected = oxygen_only * (1.0 + 0.5 * drug / (1.0 + drug))
+    np.testing.assert_allclose(params["cycle_rate"][:, 0], expected, rtol=1e-12)
+    assert params["cycle_rate"][0, 0] == 0.0  # no oxygen: the factor has nothing to multiply
+    assert params["cycle_rate"][3, 0] == pytest.approx(1.25e-3, rel=1e-6)  # above the oxygen rule's max
+    # necrosis and apoptosis are untouched by a cycle-entry fold
+    ref = {name: np.repeat(tb.base[name], len(o2), axis=0) for name in tb.base}
+    groups0, _ = compile_rules(rules_model())
+    apply_rules(groups0, tb.base, ref, [np.arange(len(o2))], [np.zeros(0, np.int64)],
+                lambda sig, rows: (o2 if sig[1] == 0 else drug)[rows])
+    np.testing.assert_array_equal(params["necrosis_rate"], ref["necrosis_rate"])
+
+
 def test_bench_growth_rules_if_available():
     """The shared growth_2d model's rules, read from its CSV, give the same Hill values."""
     from pathlib import Path

@@ -23,8 +23,11 @@ RULE_COLUMNS = ("cell_type", "applies_to", "signal", "direction", "behaviour", "
 #: "decreases" the cell's value without the signal is fold × measured and the signal brings it
 #: down to the measured one, e.g. hypoxia raising VEGF), or ``measured_at_max`` (the measured
 #: value is reached at saturating signal and without the signal the behaviour is 0), or
-#: ``pg_per_1e6_cells_per_24h`` (a secretion the signal induces, in the unit cultures measure it)
-RESPONSES = ("", "fold", "measured_at_max", "pg_per_1e6_cells_per_24h")
+#: ``pg_per_1e6_cells_per_24h`` (a secretion the signal induces, in the unit cultures measure it),
+#: or ``multiplies`` (the signal multiplies whatever the other rules and the base make of the
+#: behaviour, by up to max_response at saturation: a growth factor that raises division 1.5×
+#: wherever oxygen lets the cell divide at all; "increases" takes a fold >= 1, "decreases" <= 1)
+RESPONSES = ("", "fold", "measured_at_max", "pg_per_1e6_cells_per_24h", "multiplies")
 STATUSES = ("V", "U", "F")
 
 
@@ -231,10 +234,16 @@ def load_rules(path: str | Path | None = None) -> list[LibraryRule]:
         if row["response"] not in RESPONSES:
             raise TropismInputError("unknown response", file=str(path), field=f"{where}: response",
                                     value=row["response"], allowed="empty (the behaviour's value), fold, measured_at_max, "
-                                    "pg_per_1e6_cells_per_24h")
+                                    "pg_per_1e6_cells_per_24h, multiplies")
         if row["response"] == "fold" and nums["max_response"] <= 0:
             raise TropismInputError("a fold must be positive", file=str(path), field=f"{where}: max_response",
                                     value=row["max_response"], allowed="> 0")
+        up = row["direction"] == "increases"
+        if row["response"] == "multiplies" and (nums["max_response"] < 1.0 if up else nums["max_response"] > 1.0):
+            raise TropismInputError(f"a factor that {row['direction']} a behaviour multiplies it by "
+                                    f"{'at least' if up else 'at most'} 1", file=str(path),
+                                    field=f"{where}: max_response", value=row["max_response"],
+                                    allowed=">= 1" if up else "0 to 1")
         if row["response"] == "pg_per_1e6_cells_per_24h" and not re.search(r" (export|secretion)$", row["behaviour"]):
             raise TropismInputError("a rate in pg per 1e6 cells per 24 h is a secretion", file=str(path),
                                     field=f"{where}: behaviour", value=row["behaviour"],

@@ -30,6 +30,10 @@ class Rule(Record):
     half_max: float = Field(gt=0.0)
     hill_power: NonNeg
     applies_to_dead: bool = False
+    #: tropism's extension of the grammar: the saturation is a fold by which the signal
+    #: multiplies the value the base and the other rows give (v × (1 + (fold − 1)·H)), instead
+    #: of a value the behaviour moves towards; PhysiCell's rule files cannot say it
+    multiplies: bool = False
     source: str = ""
     line: int = 0
     #: Resolved by :func:`resolve_rule` (every loader's model holds resolved rules): the signal's

@@ -469,6 +469,8 @@ class TissueBuilder:
             else:  # the measured value is reached at full signal; without it, fold × measured
                 _set_base(ct, r.behaviour, subs, fold * base)
                 sat = base
+        elif r.response == "multiplies":
+            sat = 1.0 + (r.max_response - 1.0) * left
         elif r.response == "pg_per_1e6_cells_per_24h":
             sat = r.max_response * PG_PER_1E6_PER_DAY * left
         elif r.behaviour == "intravasation":
@@ -485,7 +487,8 @@ class TissueBuilder:
             sat = base + (sat - base) * left
         return [Rule(cell_type=type_name, signal=signal, direction=r.direction, behavior=r.behaviour,
                      saturation=sat, half_max=r.half_max, hill_power=r.hill_power,
-                     applies_to_dead=r.applies_to_dead, source=f"{r.file}:{r.line} ({r.source})", line=r.line)]
+                     applies_to_dead=r.applies_to_dead, multiplies=r.response == "multiplies",
+                     source=f"{r.file}:{r.line} ({r.source})", line=r.line)]
 
     def interventions(self, subs, rules):
         """Scenario blockades and irradiations as model interventions, from the library's table."""

@@ -3,6 +3,8 @@
 Rows of one cell type that act on the same behaviour form one response: with
 U = Σ_up (s/h)^p and D = Σ_down (s/h)^p, the value is
 v = b + (max − b)·U/(1+U), then v ← v + (min − v)·D/(1+D), b the type's base value.
+Rows that multiply (tropism's extension, ``Rule.multiplies``) then scale that value:
+v ← v · Π (1 + (f − 1)·H), H = (s/h)^p / (1 + (s/h)^p), f the row's fold.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class RuleGroup:
     column: int
     up: list[_Term] = field(default_factory=list)
     down: list[_Term] = field(default_factory=list)
+    #: rows that multiply the value, each with its fold at saturation
+    folds: list[tuple[_Term, float]] = field(default_factory=list)
     max_value: float | None = None
     min_value: float | None = None
 
@@ -76,7 +80,9 @@ def compile_rules(model: Model) -> tuple[list[RuleGroup], list[str]]:
                 else:
                     windows.append((left, start, end))
         term = _Term(sig, rule.half_max, rule.hill_power, rule.applies_to_dead, scale, windows)
-        if rule.direction == "increases":
+        if rule.multiplies:
+            g.folds.append((term, rule.saturation))
+        elif rule.direction == "increases":
             g.up.append(term)
             g.max_value = rule.saturation if g.max_value is None else max(g.max_value, rule.saturation)
         else:
@@ -85,16 +91,21 @@ def compile_rules(model: Model) -> tuple[list[RuleGroup], list[str]]:
     return list(groups.values()), unsupported
 
 
+def _hill(term: _Term, signals, rows: np.ndarray, time: float | None) -> np.ndarray:
+    """(s/h)^p of one row for the given agents, with what the blockades leave of s."""
+    s = np.maximum(signals(term.signal, rows), 0.0)
+    scale = term.scale_at(time)
+    if scale != 1.0:
+        s = s * scale
+    return (s / term.half_max) ** term.hill_power
+
+
 def _hill_sum(terms: list[_Term], signals, rows: np.ndarray, dead_only: bool, time: float | None) -> np.ndarray:
     total = np.zeros(rows.shape[0])
     for term in terms:
         if dead_only and not term.applies_to_dead:
             continue
-        s = np.maximum(signals(term.signal, rows), 0.0)
-        scale = term.scale_at(time)
-        if scale != 1.0:
-            s = s * scale
-        total += (s / term.half_max) ** term.hill_power
+        total += _hill(term, signals, rows, time)
     return total
 
 
@@ -117,10 +128,15 @@ def apply_rules(groups: list[RuleGroup], base: dict[str, np.ndarray], params: di
         for rows, dead in ((rows_of_type[g.cell_type], False), (dead_rows_of_type[g.cell_type], True)):
             if rows.shape[0] == 0:
                 continue
-            if dead and not any(t.applies_to_dead for t in g.up + g.down):
+            if dead and not any(t.applies_to_dead for t in g.up + g.down + [f[0] for f in g.folds]):
                 continue
             u = _hill_sum(g.up, signals, rows, dead, time)
             d = _hill_sum(g.down, signals, rows, dead, time)
             v = b + (hi - b) * (u / (1.0 + u))
             v = v + (lo - v) * (d / (1.0 + d))
+            for term, fold in g.folds:
+                if dead and not term.applies_to_dead:
+                    continue
+                x = _hill(term, signals, rows, time)
+                v = v * (1.0 + (fold - 1.0) * (x / (1.0 + x)))
             params[g.parameter][rows, g.column] = v

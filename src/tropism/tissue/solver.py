@@ -142,7 +142,8 @@ class TissueSolver:
         #: "damage increases apoptosis" (none: its deaths are never kills)
         self.kill_damage = np.full(self.n_types, np.inf)
         for rule in model.rules:
-            if rule.signal_kind == "damage" and rule.behaviour_kind == "apoptosis" and rule.direction == "increases":
+            if (rule.signal_kind == "damage" and rule.behaviour_kind == "apoptosis" and rule.direction == "increases"
+                    and not rule.multiplies):
                 k = names.index(rule.cell_type)
                 self.kill_damage[k] = min(self.kill_damage[k], rule.half_max)
         self._centers: np.ndarray | None = None
@@ -321,7 +322,14 @@ class TissueSolver:
             beh = model.behaviour(r.behavior)
             target = None if beh is None else behaviour_target(*beh)
             if target is not None and target[0] in ("uptake", "secretion") and r.direction == "increases":
+                if r.multiplies:  # after the other rows: a fold on the most they make
+                    continue
                 stiff[target[1]] = max(stiff[target[1]], r.saturation)
+        for r in model.rules:
+            beh = model.behaviour(r.behavior)
+            target = None if beh is None else behaviour_target(*beh)
+            if r.multiplies and target is not None and target[0] in ("uptake", "secretion") and r.direction == "increases":
+                stiff[target[1]] *= r.saturation
         vb = model.vessels
         if vb is not None:
             # the densest the bed can become: its start, the region's, or what vessels grow to

@@ -230,7 +230,7 @@ def _cells_csv_text(model: Model) -> str:
 def _rules_csv_text(model: Model) -> str:
     return "".join(
         f"{r.cell_type},{r.signal},{r.direction},{r.behavior},{r.saturation!r},{r.half_max!r},"
-        f"{r.hill_power!r},{int(r.applies_to_dead)}\n" for r in model.rules)
+        f"{r.hill_power!r},{int(r.applies_to_dead)}\n" for r in model.rules if not r.multiplies)
 
 
 def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str = SETTINGS_NAME) -> Path:
@@ -257,6 +257,8 @@ def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str
     beyond = [f"{len(getattr(model, name))} {label}" for name, label in
               (("conversions", "cell-catalysed conversion(s)"), ("arrivals", "arrival(s)"),
                ("departures", "departure(s)"), ("interventions", "intervention(s)")) if getattr(model, name)]
+    if folds := sum(r.multiplies for r in model.rules):
+        beyond.append(f"{folds} rule(s) that multiply a behaviour (a fold on the other rules' value)")
     if model.vessels is not None:
         beyond.append("the vessel bed")
     if beyond:
