@@ -75,3 +75,16 @@ def test_the_exported_settings_hold_what_physicell_itself_requires(tmp_path):
     assert subs and all(s in names for s in subs)
     n = root.find("user_parameters/number_of_cells")
     assert n is not None and n.get("type") == "int" and int(n.text) == 0
+
+
+def test_a_multiplying_rule_is_left_out_of_physicell_files_with_a_warning(tmp_path):
+    m = build(load_and_check(EXAMPLE)).model
+    r0 = m.rules[0]
+    fold = r0.model_copy(update={"multiplies": True, "saturation": 1.5, "direction": "increases"})
+    m = m.model_copy(update={"rules": list(m.rules) + [fold]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnsupportedElementWarning)
+        target = export_physicell(m, tmp_path / "pc")
+    assert any("1 rule(s) that multiply" in str(w.message) for w in caught)
+    lines = (target.parent / "rules.csv").read_text().splitlines()
+    assert len(lines) == len(m.rules) - 1 and not any(",1.5," in line for line in lines)
