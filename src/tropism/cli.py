@@ -75,7 +75,7 @@ def run(
         extra.append(TimeSeries(out_dir, model, resolved.roles["tumour"], resolved.roles["msc"],
                                 resolved.hypoxic_mmHg, png=png, title=resolved.experiment.title,
                                 products=resolved.product_labels(), groups=resolved.experiment.simulation.readouts,
-                                immune_types=resolved.immune,
+                                immune_types=resolved.immune, fates=resolved.fate,
                                 treatments=len(resolved.experiment.treatment)))
     else:
         model = _load(model_path)

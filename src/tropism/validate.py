@@ -92,7 +92,8 @@ def run_arm(scenario: dict, readout, file: str = "") -> tuple:
         m = m.model_copy(update={"save": m.save.model_copy(update={"full_data_enabled": False, "svg_enabled": False})})
         sim = Simulation(m, seed=e.simulation.seed, body=r.bodies or None, link=r.links or None)
         series = TimeSeries(None, m, r.roles["tumour"], r.roles["msc"], r.hypoxic_mmHg,
-                            products=r.product_labels(), treatments=len(e.treatment), immune_types=r.immune)
+                            products=r.product_labels(), treatments=len(e.treatment), immune_types=r.immune,
+                            fates=r.fate)
         sim.run([series])
         run = _Run(sim.body.amounts() if sim.body is not None else {}, sim.body.scenario if sim.body else None,
                    series=series)

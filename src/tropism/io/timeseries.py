@@ -50,12 +50,14 @@ class TimeSeries:
 
     def __init__(self, out_dir: str | os.PathLike, model, tumour_types, msc_types, hypoxic_mmHg: float,
                  png: bool = False, title: str = "", products=None, groups=None, treatments: int = 1,
-                 immune_types=()) -> None:
+                 immune_types=(), fates=None) -> None:
         #: None: rows are kept in memory only (the findings suite reads them)
         self.path = None if out_dir is None else Path(out_dir) / "timeseries.csv"
         names = model.cell_type_names
         self.tumour = [names.index(t) for t in tumour_types]
         self.msc = [(t, names.index(t)) for t in msc_types]
+        #: MSC type -> index of the CAF type it turns into (its cells stay the product's, labelled)
+        self.fate = {t: names.index(c) for t, c in (fates or {}).items() if c in names}
         self.immune = [(t, names.index(t)) for t in immune_types]
         self.subs = model.substrate_names
         self.units = {s.name: s.units for s in model.substrates}
@@ -136,8 +138,15 @@ class TimeSeries:
         self._add(t, "tumour_mass_volume", a.volume[:n][live & region[a.voxel[:n]]].sum() / 1e9, "mm^3")
         self._add(t, "tumour_extent", n_in * self.cell_measure, self.per)
         for name, k in self.msc:
-            here = (types == k) & live
+            # a labelled MSC that became a fibroblast still carries its label: the product's cells
+            # are the MSCs and their CAFs
+            kinds = [k] + ([self.fate[name]] if name in self.fate else [])
+            here = np.isin(types, kinds) & live
             inside = region[a.voxel[:n][here]]
+            if name in self.fate:
+                caf = (types == self.fate[name]) & live
+                self._add(t, f"msc_caf:{name}", caf.sum(), "cells")
+                self._add(t, f"msc_caf_in_tumour:{name}", int(region[a.voxel[:n][caf]].sum()), "cells")
             arrived = float(s.arrived[k])
             self._add(t, f"msc_live:{name}", here.sum(), "cells")
             self._add(t, f"msc_arrived:{name}", arrived, "cells")

@@ -32,7 +32,8 @@ class Resolved:
     link_provenance : dict
         The links' numbers (``chemokine_half_max``, ...) → ParameterSource.
     roles : dict
-        ``"tumour"`` and ``"msc"`` → the cell-type names that play them.
+        ``"tumour"``, ``"msc"`` and ``"caf"`` (MSCs turned fibroblasts) → the cell-type names
+        that play them; each immune type is a role of its own.
     drugs : dict
         Treatment index → the tissue substrate of that drug.
     hypoxic_mmHg : float
@@ -40,7 +41,7 @@ class Resolved:
     """
 
     def __init__(self, experiment, model, bodies, links, roles=None, hypoxic_mmHg=15.0, link_provenance=None,
-                 drugs=None, msc_of=None, released=None, shed=False, immune=None):
+                 drugs=None, msc_of=None, released=None, shed=False, immune=None, fate=None):
         self.experiment, self.model = experiment, model
         self.bodies, self.links = list(bodies), list(links)
         self.link_provenance = link_provenance or {}
@@ -55,6 +56,8 @@ class Resolved:
         self.shed = shed
         #: the host's immune cell types in the tissue
         self.immune = list(immune or [])
+        #: MSC type -> the cancer-associated fibroblast type it can become
+        self.fate = dict(fate or {})
 
     @property
     def body(self):
@@ -228,4 +231,5 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
     link_prov = {k: v for k, v in link_prov.items() if not k.startswith("adhesion_")}
     hyp = cat.get("substrates", "oxygen", "hypoxic_threshold")
     return Resolved(e, model, bodies, lks, roles, float(hyp.value) if hyp is not None else 15.0, link_prov,
-                    drugs=b.drugs, msc_of=b.msc_of, released=released, shed=bool(shed), immune=b.immune)
+                    drugs=b.drugs, msc_of=b.msc_of, released=released, shed=bool(shed), immune=b.immune,
+                    fate=b.fate)

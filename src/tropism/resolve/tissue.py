@@ -11,6 +11,7 @@ way ``Model.provenance`` records its source.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 
@@ -177,7 +178,10 @@ class TissueBuilder:
         self.e, self.cat, self.dflt, self.lib_rules, self.file = e, cat, dflt, rules, file
         self.mech = load_mechanisms()
         self.prov: dict = {}
-        self.roles: dict[str, list[str]] = {"tumour": [], "msc": []}
+        self.roles: dict[str, list[str]] = {"tumour": [], "msc": [], "caf": []}
+        #: MSC type -> the cancer-associated fibroblast type it becomes (where the library has a
+        #: row "transform to caf" for its source)
+        self.fate: dict[str, str] = {}
         #: the host's immune cell types in this scenario (each is also its own role)
         self.immune: list[str] = []
         self.entity: dict[str, str] = {}
@@ -382,6 +386,24 @@ class TissueBuilder:
                                           migration_bias=md["migration_bias"]["value"], advanced_chemotaxis=adv),
                         secretion=self._secretion("msc_sources", src, name, md["oxygen_uptake_per_min"], vol, subs))
 
+    def _caf_type(self, msc, subs):
+        """An MSC type's cancer-associated fibroblast: the MSC's cell (size, cycle, motility,
+        secretion, provenance) with the library's CAF modifiers on its measured values."""
+        name = self.fate[msc.name]
+        caf = msc.model_copy(deep=True, update={"name": name})
+        for path in [p for p in self.prov if p.startswith(f"cell_types[{msc.name}]")]:
+            self.prov[f"cell_types[{name}]" + path[len(f"cell_types[{msc.name}]"):]] = self.prov[path]
+        for mod in self.mech.modifiers.values():
+            if mod.role != "caf" or _behaviour_substrate(mod.behaviour) not in subs:
+                continue
+            _set_base(caf, mod.behaviour, subs, _get_base(caf, mod.behaviour, subs) * mod.factor)
+            path = f"cell_types[{name}].secretion[{_behaviour_substrate(mod.behaviour)}].net_export_rate"
+            before = self.prov[path].source if path in self.prov else ""
+            record(self.prov, path, "(ng/mL) um^3/min",
+                   f"{before}; x {mod.factor:g} as a CAF ({mod.source}) [library interventions.toml: "
+                   f"modifier.{mod.name}]", mod.status)
+        return caf
+
     def plan_types(self):
         """The cell types' names and roles, before their parameters (the substrates depend on them)."""
         e = self.e
@@ -400,6 +422,14 @@ class TissueBuilder:
             self.msc_of[i] = name
             self.entity[name] = t.source
             self.roles["msc"].append(name)
+        # an MSC source the library says can turn into a CAF gets that fate as a type of its own
+        for name in list(self.roles["msc"]):
+            if any(r.cell_type == "msc" and r.behaviour == "transform to caf" and self._applicable(r, name)
+                   for r in self.lib_rules):
+                caf = f"{name}_caf"
+                self.fate[name] = caf
+                self.entity[caf] = self.entity[name]
+                self.roles["caf"].append(caf)
         from .immune import present
         for name in present(self.cat, e):
             self.immune.append(name)
@@ -430,15 +460,20 @@ class TissueBuilder:
         """The library's rule rows for every type they apply to, with fold responses read."""
         out = []
         for r in self.lib_rules:
-            for type_name in self.roles.get(r.cell_type, []):
+            names = list(self.roles.get(r.cell_type, []))
+            if r.cell_type == "msc" and r.behaviour != "transform to caf":
+                names += self.roles["caf"]  # a CAF is still the stromal cell it was
+            for type_name in names:
                 if not self._applicable(r, type_name):
                     continue
                 signals = self._signals(r.signal)
                 if not signals:
                     continue
+                row = replace(r, behaviour=f"transform to {self.fate[type_name]}") \
+                    if r.behaviour == "transform to caf" else r
                 # one row read once per type (a fold moves the base once), then one rule per
                 # further type whose touch it reads
-                made = self._rule(r, type_name, signals[0], subs)
+                made = self._rule(row, type_name, signals[0], subs)
                 out += [rule.model_copy(update={"signal": signal}) for rule in made for signal in signals]
         return out
 
@@ -654,6 +689,8 @@ class TissueBuilder:
             if name not in done:
                 self.types.append(self._msc_type(e.treatment[i], subs, name))
                 done.add(name)
+                if name in self.fate:
+                    self.types.append(self._caf_type(self.types[-1], subs))
         from .immune import immune_type
         for name in self.immune:
             self.types.append(immune_type(self, name, subs))
