@@ -349,17 +349,28 @@ def neighbour_forces(n, cells: ContactCells, grid, out: ForceOutput, scratch: Sc
                       near_affinity, nbr, nbr_count)
 
 
+#: how much more a candidate pair costs in the serial pass of the large agents than in the
+#: parallel ordinary scan (a fixed number, not the thread count: the split must be a pure
+#: function of the agents so that one thread and many sum in the same order)
+SERIAL_PAIR_COST = 2.0
+#: the most agents the serial pass may take, as a share of all
+MOST_LARGE_SHARE = 0.25
+
+
 @nb.njit(cache=True, nogil=True)
-def ordinary_extent(radius, rel_max_adh):
+def ordinary_extent(radius, rel_max_adh, dim=2):
     """(e_cut, e_max): the extent max(r, rel r) up to which agents are scanned as ordinary,
     and the largest.
 
-    At most 1/64 of the agents reach farther than ``e_cut`` (a serial pass handles them):
-    a few big MSCs among small tumour cells then no longer widen every tumour cell's scan
-    (in the glioma example 5 MSCs of radius 11.5 µm among 4,800 U87 cells of 6.5 µm would
-    triple the candidates of every scan). Found from a 256-bin histogram of the extents, in
-    one pass: any ``e_cut`` gives the same forces (the split only decides who scans whom),
-    and a pure function of the agents keeps a resumed run's summation order.
+    The cut is the one with the fewest candidate pairs to test: ordinary agents scan ±2 bins
+    of edge ``e_cut`` ((5 e_cut)^dim of space each), an agent above the cut scans
+    ±⌈(e_i + e_max)/e_cut⌉ bins in a serial pass that costs ``SERIAL_PAIR_COST`` per pair
+    (at most ``MOST_LARGE_SHARE`` of the agents). A few big MSCs among small tumour cells then
+    no longer widen every tumour cell's scan (in the glioma example 5 MSCs of radius 11.5 µm
+    among 4,800 U87 cells of 6.5 µm would triple the candidates of every scan), nor do a
+    thousand macrophages. Found from a 256-bin histogram of the extents: any ``e_cut`` gives
+    the same forces (the split only decides who scans whom), and a pure function of the
+    agents keeps a resumed run's summation order.
     """
     n = radius.shape[0]
     if n == 0:
@@ -383,14 +394,26 @@ def ordinary_extent(radius, rel_max_adh):
         e = radius[i] * rel_max_adh[i] if rel_max_adh[i] > 1.0 else radius[i]
         b = int((e - e_min) / width)
         counts[b if b < nb_ else nb_ - 1] += 1
-    allowed = max(1, n // 64)
+    allowed = max(1, int(n * MOST_LARGE_SHARE))
+    best_cut = e_max
+    best = float(n) * (5.0 * e_max) ** dim
     above = 0
     b = nb_ - 1
     while b > 0 and above + counts[b] <= allowed:
         above += counts[b]
         b -= 1
-    e_cut = e_max if b == nb_ - 1 else e_min + (b + 1) * width
-    return max(e_cut, 1e-6), e_max
+        if counts[b] == 0:
+            continue  # a cut just above an occupied bin is as tight as it gets
+        cut = e_min + (b + 1) * width  # bins b+1 … top are large
+        cost = float(n - above) * (5.0 * cut) ** dim
+        for k in range(b + 1, nb_):
+            if counts[k]:
+                reach = e_min + (k + 1) * width + e_max
+                side = (2.0 * math.ceil(reach / cut) + 1.0) * cut
+                cost += SERIAL_PAIR_COST * counts[k] * side ** dim
+        if cost < best:
+            best, best_cut = cost, cut
+    return max(best_cut, 1e-6), e_max
 
 
 @nb.njit(cache=True, nogil=True)
@@ -403,7 +426,7 @@ def contact_grid(pos, radius, rel_max_adh, n, lo, hi, use_2d, reach=2.0):
     (:func:`~tropism.tissue.neighbors.build_grid`), in one compiled call: each step builds
     them, and four calls from Python cost more than the work in a tissue of a thousand cells.
     """
-    e_cut, e_max = ordinary_extent(radius[:n], rel_max_adh[:n])
+    e_cut, e_max = ordinary_extent(radius[:n], rel_max_adh[:n], 2 if use_2d else 3)
     blo, bhi = bounds(pos, n, lo, hi)
     size, dims = bin_geometry(blo, bhi, reach * e_cut, use_2d, n)
     start, order, _ = build_grid(pos, n, blo, size, dims)
