@@ -55,7 +55,7 @@ def run_once(scenario: Path, hours: float, clocks: tuple, seed: int,
                                                    "diffusion_scheme": scheme})
     with tempfile.TemporaryDirectory() as tmp:
         ts = TimeSeries(Path(tmp), model, resolved.roles["tumour"], resolved.roles["msc"], resolved.hypoxic_mmHg,
-                        png=False, title=resolved.experiment.title)
+                        png=False, title=resolved.experiment.title, fates=resolved.fate)
         pressure = _Pressure()
         run_model(model, tmp, seed=seed, threads=threads, png=False, body=resolved.bodies or None, link=resolved.links or None,
                   extra_recorders=[ts, pressure])

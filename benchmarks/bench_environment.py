@@ -38,7 +38,7 @@ def run_scenario(path: Path, days: float, threads):
 
     print(f"{'day':>5} {'wall s':>10} {'agents':>8}")
     with tempfile.TemporaryDirectory() as tmp:
-        ts = TimeSeries(Path(tmp), model, r.roles["tumour"], r.roles["msc"], r.hypoxic_mmHg)
+        ts = TimeSeries(Path(tmp), model, r.roles["tumour"], r.roles["msc"], r.hypoxic_mmHg, fates=r.fate)
         summary = run_model(model, tmp, threads=threads, png=False, progress=progress, body=r.bodies or None,
                             link=r.links or None, extra_recorders=[ts])
         end = {q: ts.value(q, days * 1440.0) for q in ts.quantities()}

@@ -45,16 +45,18 @@ def main() -> None:
     print(f"{'day':>5} {'wall s':>10} {'agents':>8} {'agent-steps/s':>14}")
     with tempfile.TemporaryDirectory() as tmp:
         ts = TimeSeries(Path(tmp), model, resolved.roles["tumour"], resolved.roles["msc"], resolved.hypoxic_mmHg,
-                        png=False, title=resolved.experiment.title)
+                        png=False, title=resolved.experiment.title, fates=resolved.fate)
         summary = run_model(model, tmp, threads=a.threads, png=False, progress=progress,
                             body=resolved.bodies or None, link=resolved.links or None, extra_recorders=[ts])
         homed = [r for r in ts.rows if r[1].startswith("msc_in_tumour")]
+        cafs = [r for r in ts.rows if r[1].startswith("msc_caf_in_tumour")]
     total = time.perf_counter() - t0
     print(f"total: {a.days:g} simulated days in {total:.1f} s wall ({summary.agents:,} agents at the end, "
           f"{summary.agent_steps / max(summary.wall_s, 1e-9):.3g} agent-steps/s); goal {a.goal_s:g} s: "
           f"{'met' if total < a.goal_s else 'NOT met'}")
     if homed:
-        print(f"MSCs in the tumour at the end: {homed[-1][2]:g}")
+        print(f"MSC-derived cells in the tumour at the end: {homed[-1][2]:g}"
+              + (f" (of which CAFs: {cafs[-1][2]:g})" if cafs else ""))
 
 
 if __name__ == "__main__":

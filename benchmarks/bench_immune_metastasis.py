@@ -41,7 +41,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ts = TimeSeries(Path(tmp), model, resolved.roles["tumour"], resolved.roles["msc"], resolved.hypoxic_mmHg,
                         png=False, title=resolved.experiment.title, products=resolved.product_labels(),
-                        treatments=len(resolved.experiment.treatment), immune_types=immune)
+                        treatments=len(resolved.experiment.treatment), immune_types=immune,
+                        fates=resolved.fate)
         summary = run_model(model, tmp, threads=a.threads, png=False, body=resolved.bodies or None,
                             link=resolved.links or None, extra_recorders=[ts])
         total = time.perf_counter() - t0
