@@ -97,10 +97,12 @@ def test_a_measured_oxygen_consumption_becomes_the_first_order_uptake_that_consu
 
 def test_every_library_rule_applies_to_its_role_and_every_number_has_a_source(glioma):
     m = glioma.model
-    roles = {"tumour": ["U87"], "msc": ["msc_bone_marrow"]} | {name: [name] for name in glioma.immune}
+    roles = {"tumour": ["U87"], "msc": ["msc_bone_marrow"], "caf": ["msc_bone_marrow_caf"]} | {
+        name: [name] for name in glioma.immune}
+    assert glioma.roles["caf"] == roles["caf"]
     assert glioma.immune == ["nk", "macrophage", "macrophage_m2"]  # a nude host: no T cells
     from tropism.library import load_rules
-    subs = set(m.substrate_names) | {"pressure"}
+    subs = set(m.substrate_names) | {"pressure", "damage"}  # signals of the cell itself
     cat = load_catalogue()
 
     def applies(r):
@@ -112,8 +114,16 @@ def test_every_library_rule_applies_to_its_role_and_every_number_has_a_source(gl
     def readable(signal):  # a factor some cell makes, or the touch of a role the scenario has
         return signal in subs or signal.removeprefix("contact with ") in roles
 
-    expected = sum(len(roles[r.cell_type]) for r in load_rules() if r.cell_type in roles and applies(r)
-                   and readable(r.signal))
+    def made(behaviour):  # a secretion of a factor the scenario does not simulate is left out
+        from tropism.resolve.tissue import _behaviour_substrate
+        sub = _behaviour_substrate(behaviour)
+        return not sub or sub in subs
+
+    def carriers(r):  # a CAF keeps every stromal row of its MSC but the fate
+        return roles[r.cell_type] + (roles["caf"] if r.cell_type == "msc" and r.behaviour != "transform to caf"
+                                     else [])
+    expected = sum(len(carriers(r)) for r in load_rules() if r.cell_type in roles and applies(r)
+                   and readable(r.signal) and made(r.behaviour))
     assert len(m.rules) == expected and expected >= 8
     assert all(r.signal_kind and r.behaviour_kind for r in m.rules)    # resolved by the model
     assert m.provenance and all(p.source for p in m.provenance.values())

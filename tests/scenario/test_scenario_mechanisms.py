@@ -243,7 +243,7 @@ def test_a_contact_row_reads_every_msc_type_of_the_scenario_and_moves_the_base_o
     drug = {"product": "drug", "name": "imatinib", "dose": 1.0, "route": "iv"}
     two = [MSC, {**MSC, "source": "adipose"}]
     r = build(_scenario("K562", "bone_marrow", treatment=[drug, *two]))
-    mscs = [n for n in r.model.cell_type_names if n.startswith("msc")]
+    mscs = r.roles["msc"]  # their CAFs (roles["caf"]) are not what K562 cells read
     contact = [x for x in r.model.rules if x.cell_type == "K562" and x.signal.startswith("contact with")]
     assert sorted(x.signal for x in contact) == sorted(f"contact with {m}" for m in mscs) and len(mscs) == 2
     names = r.model.cell_type_names
