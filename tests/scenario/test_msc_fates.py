@@ -81,3 +81,20 @@ def test_converted_cells_stay_the_products_labelled_cells_and_are_counted_as_caf
     assert n_caf > 0
     assert series.value("msc_caf:msc_bone_marrow", 24 * 60.0) == n_caf
     assert series.value("msc_live:msc_bone_marrow", 24 * 60.0) == n_msc + n_caf
+
+
+def test_the_caf_of_a_primed_msc_keeps_the_priming():
+    e = experiment_from_dict({
+        "host": {"species": "mouse", "immune": "nude"},
+        "tumour": {"line": "CT26", "site": "subcutaneous", "radius_um": 150.0},
+        "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 5000, "route": "intratumoral",
+                       "primed": True}],
+        "simulation": {"duration_h": 1.0, "domain_um": 500}})
+    m = build(e).model
+    msc, caf = _type(m, "msc_bone_marrow_primed"), _type(m, "msc_bone_marrow_primed_caf")
+    naive = _type(build(_scenario()).model, "msc_bone_marrow")
+    assert msc.secretion["vegf"].net_export_rate > naive.secretion["vegf"].net_export_rate  # primed
+    assert caf.secretion["vegf"].net_export_rate == pytest.approx(msc.secretion["vegf"].net_export_rate)
+    assert [c.id for c in m.cell_types] == list(range(len(m.cell_types)))
+    assert m.cell_type_names.index("msc_bone_marrow_primed_caf") == m.cell_type_names.index(
+        "msc_bone_marrow_primed") + 1

@@ -689,14 +689,18 @@ class TissueBuilder:
             if name not in done:
                 self.types.append(self._msc_type(e.treatment[i], subs, name))
                 done.add(name)
-                if name in self.fate:
-                    self.types.append(self._caf_type(self.types[-1], subs))
         from .immune import immune_type
         for name in self.immune:
             self.types.append(immune_type(self, name, subs))
         for k, ct in enumerate(self.types):
             ct.id = k
         self._modifiers(subs)
+        # a CAF is copied from its MSC once the treatment's properties (priming) are on it
+        for msc_name, caf_name in self.fate.items():
+            k = next(j for j, c in enumerate(self.types) if c.name == msc_name)
+            self.types.insert(k + 1, self._caf_type(self.types[k], subs))
+        for k, ct in enumerate(self.types):
+            ct.id = k
         return self.types
 
 
