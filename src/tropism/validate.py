@@ -51,8 +51,20 @@ def _largest_label_organ(run) -> str:
     return max(label, key=label.get)
 
 
+def _tumour_net_growth(run) -> float:
+    """Live tumour cells gained over the run (end minus start): the growth a co-culture's
+    inhibition is a fraction of (negative when the tumour shrank)."""
+    s = run.series
+    if s is None:
+        raise TropismInputError("tumour_net_growth reads a tissue run", field="readout", value="tumour_net_growth",
+                                allowed="a finding whose arms have a tumour")
+    ends = [t for t, q, _, _ in s.rows if q == "tumour_live_cells"]
+    return s.value("tumour_live_cells", max(ends)) - s.value("tumour_live_cells", min(ends))
+
+
 #: readout name -> (function of a finished run, unit)
 READOUTS: dict[str, tuple[Callable, str]] = {
+    "tumour_net_growth": (_tumour_net_growth, "cells"),
     "msc_in_tumour": (_msc_in_tumour, "cells"),
     "msc_density_tumour_over_brain": (_density_ratio, "ratio"),
     "largest_label_organ": (_largest_label_organ, "organ"),

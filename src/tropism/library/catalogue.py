@@ -70,7 +70,8 @@ class LibraryRule(_Sourced):
     hill_power: float = 1.0
     applies_to_dead: bool = False
     #: a line, an MSC source, or ``has:<parameter>`` (the line's text parameter says it carries
-    #: the receptor: present and not "absent"); empty: every cell of the role
+    #: the receptor: present and not "absent"; ``has:a=x`` a value; ``has:a&b`` both); empty:
+    #: every cell of the role
     applies_to: str = ""
     #: how max_response is read (``RESPONSES``)
     response: str = ""

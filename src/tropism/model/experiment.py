@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import TropismInputError, did_you_mean
 from ..files import read_toml
@@ -101,7 +101,8 @@ class Treatment(_Section):
 
     product: Literal["msc", "exosome", "drug"]
     source: Optional[str] = Field(None, description="MSC source from the library (bone_marrow, adipose, umbilical_cord)")
-    engineering: Optional[str] = Field(None, description="payload of an engineered MSC (e.g. TRAIL, IFN-beta)")
+    engineering: tuple[str, ...] = Field((), description="payload(s) of an engineered MSC from the library "
+                                         "(e.g. \"trail\", or [\"trail\", \"hsv_tk\"])")
     primed: bool = Field(False, description="MSCs licensed with IFN-gamma + TNF-alpha before injection")
     name: Optional[str] = Field(None, description="drug or protein name (product = drug)")
     dose: float = Field(gt=0, description="cells, vesicles or mg per administration")
@@ -111,8 +112,18 @@ class Treatment(_Section):
     times_h: tuple[float, ...] = Field((0.0,), description="administration times (h from the start)")
     infusion_min: float = Field(0.0, ge=0, description="0 = bolus")
 
+    @field_validator("engineering", mode="before")
+    @classmethod
+    def _one_or_several(cls, v):
+        # one payload may be named alone; several as a list
+        if v is None:
+            return ()
+        return (v,) if isinstance(v, str) else v
+
     @model_validator(mode="after")
     def _consistent(self):
+        if len(set(self.engineering)) != len(self.engineering):
+            raise ValueError(f"a payload is named twice in engineering (got {list(self.engineering)})")
         if any(t < 0 for t in self.times_h):
             raise ValueError(f"administration times must be >= 0 h (got {list(self.times_h)})")
         if not self.times_h:

@@ -49,6 +49,9 @@ class Rule(Record):
 _FIXED_BEHAVIOURS = {
     "cycle entry": "cycle_entry",
     "apoptosis": "apoptosis",
+    # tropism's: apoptosis started by a death receptor (TRAIL, FasL), which the intrinsic
+    # pathway's survival signals do not block; PhysiCell's files cannot say it
+    "death receptor apoptosis": "death_receptor_apoptosis",
     "necrosis": "necrosis",
     "migration speed": "migration_speed",
     "migration bias": "migration_bias",

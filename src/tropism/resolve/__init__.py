@@ -210,7 +210,8 @@ def build(e, file: str | None = None, catalogue=None) -> Resolved:
                                                                   svg_interval=sim.save_every_h * 60.0),
                   options=RunOptions(random_seed=sim.seed), substrates=substrates, cell_types=types,
                   initial_cells=cells, rules=rules, arrivals=arrivals, departures=departures,
-                  interventions=interventions, vessels=vessels, provenance=prov, source=file or "")
+                  interventions=interventions, vessels=vessels, conversions=b.conversions(subs), provenance=prov,
+                  source=file or "")
     bodies = body_scenarios(e, adh["half_max"])
     lks = links(e, bodies, roles, b.msc_of, b.drugs, cat, link_prov, adh["half_max"])
     # what the tumour itself releases into the blood follows the treatments, each with its body

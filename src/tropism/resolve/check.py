@@ -27,7 +27,10 @@ def allowed(name, names) -> str:
 
 def carries(cat, line: str, parameter: str) -> bool:
     """Whether a tumour line carries a property: ``name`` (a receptor) when its library value is
-    present and not ``absent``; ``name=value`` (a growth mode, say) when the value is that one."""
+    present and not ``absent``; ``name=value`` (a growth mode, say) when the value is that one;
+    ``a&b`` when it carries both."""
+    if "&" in parameter:
+        return all(carries(cat, line, part) for part in parameter.split("&"))
     name, _, wanted = parameter.partition("=")
     entry = cat.get("cell_lines", line, name)
     if entry is None:
@@ -84,10 +87,18 @@ def check_experiment(e: Experiment, file: str | None = None, catalogue=None) -> 
     for i, t in enumerate(e.treatment):
         if t.product == "msc" and t.source not in sources:
             refuse("unknown MSC source", f"treatment[{i}].source", t.source, allowed(t.source, sources))
-        if t.engineering is not None:
-            refuse("engineered payloads are not simulated yet (the payload issue, 21, builds TRAIL, IFN-beta, "
-                   "IL-12, prodrug enzymes, oncolytic viruses and loaded drugs)", f"treatment[{i}].engineering",
-                   t.engineering, "leave it out (naive MSCs)")
+        for name in t.engineering:
+            payload = mech.payloads.get(name)
+            if payload is None:
+                why = mech.payloads_not_simulated.get(name)
+                refuse(f"{name} is not simulated yet: {why}" if why else "unknown payload",
+                       f"treatment[{i}].engineering", name,
+                       allowed(name, sorted(mech.payloads)) + "; or leave it out (naive MSCs)")
+            elif payload.requires and e.tumour is not None and cat.get("cell_lines", e.tumour.line,
+                                                                       payload.requires) is None:
+                refuse(f"the library does not say how {e.tumour.line} responds to {name} "
+                       f"(no '{payload.requires}' in cell_lines.csv)", f"treatment[{i}].engineering",
+                       name, "a tumour line with that row, or no payload")
         if t.product == "drug":
             try:
                 molecule_parameters(t.name, e.host.species)

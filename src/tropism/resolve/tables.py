@@ -73,11 +73,36 @@ class Modifier:
 
 
 @dataclass(frozen=True)
+class Payload:
+    """What an engineered MSC carries (``treatment.engineering``).
+
+    Either a factor it secretes (``secretes`` at ``rate``, pg per 1e6 cells per 24 h) or an
+    enzyme that converts a prodrug given through the body into a drug (``converts`` into
+    ``into`` at Michaelis–Menten ``vmax``, ``km``). What the factor or drug does is the rule
+    table's business.
+    """
+
+    name: str
+    secretes: str = ""
+    rate: Number | None = None
+    converts: str = ""
+    into: str = ""
+    vmax: Number | None = None
+    km: Number | None = None
+    #: the cell_lines parameter a tumour line must have for the payload's effect to be known
+    requires: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Mechanisms:
     sites: dict[str, Site] = field(default_factory=dict)
     blockades: dict[str, Blockade] = field(default_factory=dict)
     not_simulated: dict[str, str] = field(default_factory=dict)
     modifiers: dict[str, Modifier] = field(default_factory=dict)
+    payloads: dict[str, Payload] = field(default_factory=dict)
+    #: payloads of the field not simulated yet -> why
+    payloads_not_simulated: dict[str, str] = field(default_factory=dict)
 
 
 def _number(entry, file: str, where: str) -> Number:
@@ -125,4 +150,30 @@ def load_mechanisms() -> Mechanisms:
         _sourced(m, str(ip), f"modifier.{name}")
         modifiers[name] = Modifier(name, str(m["role"]), str(m["behaviour"]), float(m["factor"]),
                                    str(m.get("pathway", "")), m.get("duration_h"), m["source"], m["status"])
-    return Mechanisms(sites, blockades, dict(data.get("not_simulated", {})), modifiers)
+    payloads = {name: _payload(name, pl, str(ip)) for name, pl in data.get("payload", {}).items()}
+    return Mechanisms(sites, blockades, dict(data.get("not_simulated", {})), modifiers, payloads,
+                      {str(k): str(v) for k, v in data.get("payload_not_simulated", {}).items()})
+
+
+def _payload(name: str, pl: dict, file: str) -> Payload:
+    """One ``[payload.<name>]`` table: a secreted factor or a prodrug-converting enzyme."""
+    where = f"payload.{name}"
+    secretes, converts = str(pl.get("secretes", "")).strip(), str(pl.get("converts", "")).strip()
+    if bool(secretes) == bool(converts):
+        raise TropismInputError("a payload either secretes a factor or converts a prodrug", file=file,
+                                field=f"{where}.secretes / converts", value=(secretes, converts),
+                                allowed="exactly one of the two")
+    if secretes:
+        return Payload(name, secretes=secretes,
+                       rate=_number(pl.get("rate_pg_per_1e6_cells_per_24h"), file,
+                                    f"{where}.rate_pg_per_1e6_cells_per_24h"),
+                       requires=str(pl.get("requires", "")), source=str(pl.get("source", "")))
+    into = str(pl.get("into", "")).strip()
+    if not into:
+        raise TropismInputError("a converting payload names what it makes", file=file, field=f"{where}.into",
+                                value=pl.get("into"), allowed="a substrate or a molecule of library/body/molecules.toml")
+    return Payload(name, converts=converts, into=into,
+                   vmax=_number(pl.get("vmax_per_min"), file, f"{where}.vmax_per_min"),
+                   km=_number(pl.get("km"), file, f"{where}.km"), requires=str(pl.get("requires", "")),
+                   source=str(pl.get("source", "")))
+    return Mechanisms(sites, blockades, dict(data.get("not_simulated", {})), modifiers, payloads)

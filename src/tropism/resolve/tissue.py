@@ -187,6 +187,8 @@ class TissueBuilder:
         self.entity: dict[str, str] = {}
         self.types: list = []
         self.drugs: dict[int, str] = {}
+        #: drugs engineered cells make of a prodrug the scenario gives (tissue substrates)
+        self.products: set[str] = set()
         self.pathway_left: dict[tuple[str, str], float] = {}  # (role, pathway) -> what silencing leaves
         self.intravasation: dict[str, float] = {}  # tumour type -> base shedding rate (1/min), when read
 
@@ -239,6 +241,15 @@ class TissueBuilder:
         for type_name, entity in self.entity.items():
             table = self.table_of(type_name)
             made |= set(self._secreted(table, entity)) | set(default_secreted(self.dflt, table))
+        # what engineered MSCs carry: a factor they secrete, or the drug their enzyme makes of a
+        # prodrug the scenario gives
+        for t in e.treatment:
+            for p in (self.mech.payloads[n] for n in t.engineering):
+                if p.secretes:
+                    made.add(p.secretes)
+                elif self._given(p.converts):
+                    made.add(p.into)
+                    self.products.add(p.into)
         known = set(self.cat.entities("substrates"))
         # a factor a signal induces in a cell that has none at rest (e.g. CCL5 de novo) is made too
         for r in self.lib_rules:
@@ -255,12 +266,41 @@ class TissueBuilder:
         for r in applicable:
             for s in (r.signal, _behaviour_substrate(r.behaviour)):
                 # a factor is simulated where a cell makes it and a cell (or the vessel bed) senses it
-                if s and s in known and s in made and s not in names and (s in sensed or s in names):
+                if s and (s in known or s in self.products) and s in made and s not in names \
+                        and (s in sensed or s in names):
                     names.append(s)
         # what a cell here releases that the vessels carry into the blood, when the scenario reads
         # it (its readout, or a blockade of its release): the body then follows it
         names += sorted(s for s in made & known if s not in names and self.carried_to_blood(s) and self._read(s))
         return names
+
+    def _given(self, drug: str) -> bool:
+        """Whether the scenario gives ``drug`` (a molecule's canonical name) through the body."""
+        return any(molecule(t.name, self.e.host.species)[0] == drug for t in self.e.treatment if t.product == "drug")
+
+    def _molecular(self, substrate: str) -> bool:
+        """A substrate whose tissue numbers follow from its molecule (a drug, or a drug an
+        enzyme makes that substrates.csv does not describe)."""
+        return substrate in self.drugs.values() or (substrate in self.products
+                                                    and substrate not in self.cat.entities("substrates"))
+
+    def conversions(self, subs):
+        """The prodrug conversions of engineered MSCs (and of the CAFs they become), where the
+        scenario gives the prodrug and the drug made is simulated."""
+        from ..model.reactions import Conversion
+        out = []
+        for i, name in self.msc_of.items():
+            for p in (self.mech.payloads[n] for n in self.e.treatment[i].engineering):
+                if not p.converts or p.converts not in subs or p.into not in subs:
+                    continue
+                for type_name in [name] + ([self.fate[name]] if name in self.fate else []):
+                    k = len(out)
+                    for key, num in (("vmax", p.vmax), ("km", p.km)):
+                        record(self.prov, f"conversions[{k}].{key}", num.unit,
+                               f"{num.source} [library interventions.toml: payload.{p.name}]", num.status)
+                    out.append(Conversion(cell_type=type_name, substrate=p.converts, product=p.into,
+                                          vmax=p.vmax.value, km=p.km.value, source=p.source, status=p.vmax.status))
+        return out
 
     def _read(self, substrate: str) -> bool:
         """Whether the scenario reads a released substrate: the 'exosomes' readout (vesicles), or
@@ -280,7 +320,7 @@ class TissueBuilder:
         scenario the vessels carry into the blood."""
         out = {}
         for s in subs:
-            if s in self.drugs.values() or not self.carried_to_blood(s):
+            if self._molecular(s) or not self.carried_to_blood(s):
                 continue
             kind = self.cat.get("substrates", s, "body_product")
             if kind is None:
@@ -380,11 +420,20 @@ class TissueBuilder:
                + " [default prior]", md["migration_bias"]["status"])
         # CBHG "chemotactic response to X" rules set these sensitivities; they start at 0
         adv = AdvancedChemotaxis(enabled=True, sensitivities={s: 0.0 for s in subs})
+        secretion = self._secretion("msc_sources", src, name, md["oxygen_uptake_per_min"], vol, subs)
+        for payload in (self.mech.payloads[n] for n in t.engineering):
+            if payload.secretes in secretion:
+                rate = payload.rate
+                secretion[payload.secretes] = secretion[payload.secretes].model_copy(
+                    update={"net_export_rate": rate.value * PG_PER_1E6_PER_DAY})
+                record(prov, f"cell_types[{name}].secretion[{payload.secretes}].net_export_rate",
+                       "(ng/mL) um^3/min", f"{rate.source} [library interventions.toml: payload.{payload.name}]; "
+                       f"{rate.value:g} pg/1e6 cells/24 h", rate.status)
         return CellType(name=name, id=0, cycle=Cycle(code=5, name="live", links=[PhaseLink(start=0, end=0, rate=cycle)]),
                         volume=_volume(vol),
                         motility=Motility(enabled=True, speed=speed, persistence_time=pers,
                                           migration_bias=md["migration_bias"]["value"], advanced_chemotaxis=adv),
-                        secretion=self._secretion("msc_sources", src, name, md["oxygen_uptake_per_min"], vol, subs))
+                        secretion=secretion)
 
     def _caf_type(self, msc, subs):
         """An MSC type's cancer-associated fibroblast: the MSC's cell (size, cycle, motility,
@@ -414,7 +463,7 @@ class TissueBuilder:
         for i, t in enumerate(e.treatment):
             if t.product != "msc":
                 continue
-            name = f"msc_{t.source}" + ("_primed" if t.primed else "")
+            name = "_".join(("msc", t.source) + t.engineering) + ("_primed" if t.primed else "")
             if name in self.entity:
                 # a second treatment of the same cells is its own type: each body product counts
                 # the cells it sends and they arrive by its own route
@@ -601,8 +650,9 @@ class TissueBuilder:
         perm = {"oxygen": prior(d["oxygen_permeability_um_per_min"], prov, "vessels.permeability[oxygen]")}
         plasma = {"oxygen": number(self.cat, "substrates", "oxygen", "vessel_value", None, prov,
                                    "vessels.plasma[oxygen]")}
-        for key in self.drugs.values():
-            perm[key] = prior(d["molecule_permeability_um_per_min"], prov, f"vessels.permeability[{key}]")
+        for key in subs:
+            if self._molecular(key):  # a drug the blood brings, or one made here the blood washes out
+                perm[key] = prior(d["molecule_permeability_um_per_min"], prov, f"vessels.permeability[{key}]")
         for key in subs:
             if key not in perm and self.carried_to_blood(key):
                 perm[key] = number(self.cat, "substrates", key, "vessel_permeability_um_per_min", None, prov,
@@ -630,8 +680,9 @@ class TissueBuilder:
         d = self.dflt["domain"]
         out = []
         for name in subs:
-            if name in self.drugs.values():
-                _, m = molecule(name, e.host.species)
+            if self._molecular(name):
+                from ..body.library import load_params
+                m = load_params("molecules")[name]
                 dd = self.dflt["drug"]
                 ref = dd["tissue_diffusion_reference_um2_per_min"]
                 D = ref["value"] * (66500.0 / m["molecular_weight_g_per_mol"]) ** (1.0 / 3.0)

@@ -18,6 +18,9 @@ MAX_PHASES = 4
 AGENT_PARAMETERS: dict[str, str] = {
     "cycle_rate": "phase",
     "apoptosis_rate": "1",
+    # death through a death receptor (TRAIL, FasL): a second apoptosis route, summed with the
+    # first at death time; the survival signals that rows put on "apoptosis" do not reach it
+    "receptor_apoptosis_rate": "1",
     "necrosis_rate": "1",
     "speed": "1",
     "persistence": "1",

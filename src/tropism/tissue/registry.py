@@ -111,6 +111,7 @@ BEHAVIOURS: dict[str, BehaviourEntry] = {
     "cycle_entry": _b("cycle_rate", _DEATH),
     "exit_phase": _b("cycle_rate", _DEATH),
     "apoptosis": _b("apoptosis_rate", _DEATH),
+    "death_receptor_apoptosis": _b("receptor_apoptosis_rate", _DEATH),
     "necrosis": _b("necrosis_rate", _DEATH),
     "migration_speed": _b("speed", _MOTION),
     "migration_bias": _b("bias", _MOTION),

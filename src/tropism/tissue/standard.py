@@ -118,7 +118,8 @@ def death_cycle(s) -> None:
                     (a.id, a.type, a.death_state, a.death_elapsed, a.phase, a.phase_elapsed, a.volume,
                      a.rupture_volume),
                     (a.cycle_rate, tb.n_phases, tb.phase_next, tb.phase_divides, tb.phase_fixed),
-                    (a.apoptosis_rate[:, 0], a.necrosis_rate[:, 0], tb.apoptosis_duration, tb.necrosis_lysed_duration),
+                    (a.apoptosis_rate[:, 0] + a.receptor_apoptosis_rate[:, 0], a.necrosis_rate[:, 0],
+                     tb.apoptosis_duration, tb.necrosis_lysed_duration),
                     (divide, remove, newly_dead))
     lysed = np.nonzero((a.death_state[:n] == NECROTIC_LYSED) & (a.death_elapsed[:n] == 0.0))[0]
     if lysed.size:
@@ -243,7 +244,8 @@ def standard_schedule(model) -> Schedule:
                   writes=("volume", "nuclear_solid", "nuclear_fluid", "cyto_solid", "cyto_fluid", "radius")))
     add(Operation("damage", "phenotype", damage, reads=("damage_rate", "damage_repair_rate"), writes=("damage",)))
     add(Operation("death_cycle", "phenotype", death_cycle,
-                  reads=("cycle_rate", "apoptosis_rate", "necrosis_rate", "phase", "death_state"),
+                  reads=("cycle_rate", "apoptosis_rate", "receptor_apoptosis_rate", "necrosis_rate", "phase",
+                         "death_state"),
                   writes=("phase", "phase_elapsed", "death_state", "death_elapsed", "<divide>", "<remove>")))
     add(Operation("removal", "phenotype", removal, reads=("<remove>",), writes=("<rows>",)))
     add(Operation("division", "phenotype", division, reads=("<divide>",), writes=("<rows>", "position")))

@@ -230,7 +230,13 @@ def _cells_csv_text(model: Model) -> str:
 def _rules_csv_text(model: Model) -> str:
     return "".join(
         f"{r.cell_type},{r.signal},{r.direction},{r.behavior},{r.saturation!r},{r.half_max!r},"
-        f"{r.hill_power!r},{int(r.applies_to_dead)}\n" for r in model.rules if not r.multiplies)
+        f"{r.hill_power!r},{int(r.applies_to_dead)}\n" for r in model.rules if not _beyond_physicell(r))
+
+
+def _beyond_physicell(rule) -> bool:
+    """A rule PhysiCell's grammar cannot say: a fold on the other rules' value, or a behaviour
+    of tropism's own (death-receptor apoptosis)."""
+    return rule.multiplies or rule.behaviour_kind == "death_receptor_apoptosis"
 
 
 def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str = SETTINGS_NAME) -> Path:
@@ -259,6 +265,8 @@ def write_model(model: Model, folder: str | os.PathLike[str], settings_name: str
                ("departures", "departure(s)"), ("interventions", "intervention(s)")) if getattr(model, name)]
     if folds := sum(r.multiplies for r in model.rules):
         beyond.append(f"{folds} rule(s) that multiply a behaviour (a fold on the other rules' value)")
+    if receptor := sum(r.behaviour_kind == "death_receptor_apoptosis" for r in model.rules):
+        beyond.append(f"{receptor} rule(s) of death-receptor apoptosis")
     if model.vessels is not None:
         beyond.append("the vessel bed")
     if beyond:
