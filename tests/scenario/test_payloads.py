@@ -200,3 +200,33 @@ def test_two_payloads_make_one_cell_type_with_both():
     assert r.roles["msc"] == [name]
     assert any(c.cell_type == name and c.product == "ganciclovir_triphosphate" for c in r.model.conversions)
     assert next(c for c in r.model.cell_types if c.name == name).secretion["trail"].net_export_rate > 0
+
+
+# ------------------------------------------------------------------------------ IL-12
+
+def _il12_run(immune, engineering):
+    e = experiment_from_dict({
+        "host": {"species": "mouse", "immune": immune},
+        "tumour": {"line": "CT26", "site": "subcutaneous", "radius_um": 150.0},
+        "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 20000, "route": "intratumoral",
+                       **({"engineering": engineering} if engineering else {})}],
+        "simulation": {"duration_h": 48.0, "domain_um": 500, "readouts": ["tumour", "msc", "immune"],
+                       "save_every_h": 48}})
+    r = build(e)
+    ts = TimeSeries(None, r.model, r.roles["tumour"], r.roles["msc"], 15.0, immune_types=r.immune, fates=r.fate,
+                    groups=e.simulation.readouts)
+    Simulation(r.model, seed=3, body=r.bodies or None, link=r.links or None).run([ts])
+    kills = sum(ts.value(f"immune_kills:{n}", 2880.0) for n in r.immune if f"immune_kills:{n}" in ts.quantities())
+    return r, kills, ts.value("tumour_live_cells", 2880.0)
+
+
+def test_il12_msc_act_through_the_host_s_killers_and_not_without_them():
+    r, kills_on, live_on = _il12_run("competent", "il12")
+    assert {(x.cell_type, x.behavior) for x in r.model.rules if x.signal == "il12"} == {
+        ("nk", "attack damage rate"), ("cd8_t", "attack damage rate")}
+    _, kills_off, live_off = _il12_run("competent", None)
+    assert kills_on > kills_off and live_on < live_off
+    # an NSG mouse has neither NK cells nor CTLs: nothing reads IL-12, nothing changes
+    r_nsg, _, live_nsg_on = _il12_run("nsg", "il12")
+    assert "il12" not in r_nsg.model.substrate_names
+    assert live_nsg_on == _il12_run("nsg", None)[2]
