@@ -230,3 +230,16 @@ def test_il12_msc_act_through_the_host_s_killers_and_not_without_them():
     r_nsg, _, live_nsg_on = _il12_run("nsg", "il12")
     assert "il12" not in r_nsg.model.substrate_names
     assert live_nsg_on == _il12_run("nsg", None)[2]
+
+
+def test_every_payload_names_what_the_library_has():
+    from tropism.body.library import load_params
+    from tropism.library import load_catalogue, load_rules
+    molecules = set(load_params("molecules")) - {"aliases"}
+    substrates = set(load_catalogue().entities("substrates"))
+    read = {r.signal for r in load_rules()}
+    for name, p in load_mechanisms().payloads.items():
+        made = p.secretes or p.into
+        assert (p.secretes in substrates) if p.secretes else (p.converts in molecules and p.into in molecules | substrates), name
+        assert made in read, f"{name}: no rule reads {made}"  # a payload whose product nothing reads does nothing
+        assert (p.rate if p.secretes else p.vmax).source, name

@@ -176,4 +176,3 @@ def _payload(name: str, pl: dict, file: str) -> Payload:
                    vmax=_number(pl.get("vmax_per_min"), file, f"{where}.vmax_per_min"),
                    km=_number(pl.get("km"), file, f"{where}.km"), requires=str(pl.get("requires", "")),
                    source=str(pl.get("source", "")))
-    return Mechanisms(sites, blockades, dict(data.get("not_simulated", {})), modifiers, payloads)
