@@ -243,3 +243,14 @@ def test_every_payload_names_what_the_library_has():
         assert (p.secretes in substrates) if p.secretes else (p.converts in molecules and p.into in molecules | substrates), name
         assert made in read, f"{name}: no rule reads {made}"  # a payload whose product nothing reads does nothing
         assert (p.rate if p.secretes else p.vmax).source, name
+
+
+def test_a_payload_without_a_tumour_is_refused():
+    # without a tumour only the body runs, where no payload acts: accepting it would ignore it
+    e = experiment_from_dict({"host": {"species": "mouse", "immune": "nude"},
+                              "treatment": [{"product": "msc", "source": "bone_marrow", "dose": 1e6, "route": "iv",
+                                             "engineering": "trail"}],
+                              "simulation": {"duration_h": 24}})
+    with pytest.raises(TropismInputError, match="acts in the tumour tissue") as exc:
+        build(e)
+    assert exc.value.field == "treatment[0].engineering"

@@ -87,6 +87,9 @@ def check_experiment(e: Experiment, file: str | None = None, catalogue=None) -> 
     for i, t in enumerate(e.treatment):
         if t.product == "msc" and t.source not in sources:
             refuse("unknown MSC source", f"treatment[{i}].source", t.source, allowed(t.source, sources))
+        if t.engineering and e.tumour is None:
+            refuse("a payload acts in the tumour tissue; a scenario without a [tumour] runs the body only",
+                   f"treatment[{i}].engineering", list(t.engineering), "a [tumour], or no payload")
         for name in t.engineering:
             payload = mech.payloads.get(name)
             if payload is None:

@@ -141,6 +141,8 @@ class TissueSolver:
         #: damage at which a death counts as a kill, per victim type: the half-max of its rule
         #: "damage increases apoptosis" (none: its deaths are never kills)
         self.kill_damage = np.full(self.n_types, np.inf)
+        #: whether some rule sets death-receptor apoptosis (the death step then adds it)
+        self.receptor_death = any(rule.behaviour_kind == "death_receptor_apoptosis" for rule in model.rules)
         for rule in model.rules:
             if (rule.signal_kind == "damage" and rule.behaviour_kind == "apoptosis" and rule.direction == "increases"
                     and not rule.multiplies):

@@ -114,12 +114,13 @@ def death_cycle(s) -> None:
     divide = np.empty(n, dtype=bool)
     remove = np.empty(n, dtype=bool)
     newly_dead = np.empty(n, dtype=np.int64)
+    # the death-receptor route is summed in only where a rule sets it (no copy for other models)
+    apoptosis = a.apoptosis_rate[:n, 0] + a.receptor_apoptosis_rate[:n, 0] if s.receptor_death else a.apoptosis_rate[:, 0]
     death_and_cycle(n, (s.seed, s.phenotype_step, s.dt_phenotype),
                     (a.id, a.type, a.death_state, a.death_elapsed, a.phase, a.phase_elapsed, a.volume,
                      a.rupture_volume),
                     (a.cycle_rate, tb.n_phases, tb.phase_next, tb.phase_divides, tb.phase_fixed),
-                    (a.apoptosis_rate[:, 0] + a.receptor_apoptosis_rate[:, 0], a.necrosis_rate[:, 0],
-                     tb.apoptosis_duration, tb.necrosis_lysed_duration),
+                    (apoptosis, a.necrosis_rate[:, 0], tb.apoptosis_duration, tb.necrosis_lysed_duration),
                     (divide, remove, newly_dead))
     lysed = np.nonzero((a.death_state[:n] == NECROTIC_LYSED) & (a.death_elapsed[:n] == 0.0))[0]
     if lysed.size:
